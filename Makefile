@@ -1,0 +1,43 @@
+# Two commands for a fresh clone:  `make lab` (open the course) and `make test` (run every check).
+# Each sets up .venv first if it is missing or older than pyproject.toml.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# The CPU wheel of PyTorch. Elsewhere, add TORCH_FLAGS="--index-url https://download.pytorch.org/whl/cpu"
+# to fetch a small CPU-only build instead of the default CUDA one.
+TORCH       ?= torch==2.13.0
+TORCH_FLAGS ?=
+
+.PHONY: setup lab test execute site site-html bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_FLAGS) "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[lab,test,site]"
+	touch $(STAMP)
+
+lab: setup  ## open the course in JupyterLab
+	$(BIN)/jupyter lab notebooks/
+
+test: setup  ## unit + property tests, strict nbval over every notebook, offline site check, browser tests
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
+
+execute: setup  ## re-execute every notebook in place, top to bottom, in a fresh kernel
+	$(BIN)/python scripts/execute_notebooks.py
+
+site: setup  ## live preview of the site (downloads the book-theme once)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/myst start
+
+site-html: setup  ## the static HTML site in _build/html
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/myst build --html
+
+bench: setup  ## timings of notebooks, sliders and library hot paths
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) _build

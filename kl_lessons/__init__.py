@@ -1,0 +1,36 @@
+"""kl_lessons: the algorithms behind the course "The KL penalty of RLHF, checked".
+
+One module per idea, in the order of the lessons:
+
+* :mod:`kl_lessons.divergence`: exact KL, entropy and cross-entropy (lesson 1);
+* :mod:`kl_lessons.estimators`: sampled estimators k1, k2, k3 (lesson 2);
+* :mod:`kl_lessons.shaped_reward`: the per-token KL-penalised reward (lesson 3);
+* :mod:`kl_lessons.optimum`: the tilted optimum and the reward–KL frontier (lesson 4);
+* :mod:`kl_lessons.controllers`: fixed, proportional and threshold β control (lesson 5).
+
+All KL values are in nats.
+"""
+
+from .controllers import AdaptiveKLController, FixedKLController, ThresholdKLController
+from .divergence import cross_entropy, entropy, kl_contributions, kl_divergence
+from .estimators import ESTIMATORS, kl_estimate
+from .optimum import best_of_n_kl, kl_reward_frontier, tilted_policy
+from .shaped_reward import kl_penalized_rewards
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AdaptiveKLController",
+    "ESTIMATORS",
+    "FixedKLController",
+    "ThresholdKLController",
+    "best_of_n_kl",
+    "cross_entropy",
+    "entropy",
+    "kl_contributions",
+    "kl_divergence",
+    "kl_estimate",
+    "kl_penalized_rewards",
+    "kl_reward_frontier",
+    "tilted_policy",
+]

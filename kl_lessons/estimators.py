@@ -1,0 +1,61 @@
+"""Lesson 2: estimating KL(π‖π_ref) from tokens sampled from π.
+
+With ``log r = ref_logprobs - logprobs`` for a token drawn from π (Schulman, 2020):
+
+* ``k1 = -log r``: unbiased, high variance, negative for many single samples;
+* ``k2 = ½ (log r)²``: biased, low variance, always ≥ 0;
+* ``k3 = (r - 1) - log r``: unbiased, low variance, always ≥ 0.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._validate import as_tensor, same_shape
+from .types import ArrayLike
+
+ESTIMATORS = ("k1", "k2", "k3")
+
+
+def check_estimator(estimator: str) -> str:
+    """Return ``estimator`` if it is one of :data:`ESTIMATORS`, else raise ``ValueError``."""
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
+    return estimator
+
+
+def kl_estimate(logprobs: ArrayLike, ref_logprobs: ArrayLike, estimator: str = "k1") -> torch.Tensor:
+    """Per-token single-sample estimates of KL(π‖π_ref), in nats.
+
+    Parameters
+    ----------
+    logprobs : array-like, shape (...)
+        log π(token) of tokens *sampled from π* (the policy being trained).
+    ref_logprobs : array-like, shape (...)
+        log π_ref(token) of the same tokens under the frozen reference.
+    estimator : {"k1", "k2", "k3"}
+        Which estimator to use (see the module docstring).
+
+    Returns
+    -------
+    torch.Tensor, same shape as the inputs
+        One estimate per token, in nats. Average over samples to estimate the
+        per-token KL; sum over a sequence's tokens to estimate the sequence KL.
+        Floating tensors keep their dtype; other inputs become float64.
+
+    Raises
+    ------
+    ValueError
+        On an unknown ``estimator``, mismatched shapes, or NaN/inf inputs.
+    """
+    check_estimator(estimator)
+    lp = as_tensor(logprobs, "logprobs")
+    ref = as_tensor(ref_logprobs, "ref_logprobs")
+    same_shape(lp, ref, "logprobs", "ref_logprobs")
+    if estimator == "k1":
+        return lp - ref
+    log_r = ref - lp
+    if estimator == "k2":
+        return log_r.square_().mul_(0.5)
+    # expm1 keeps (r - 1) accurate when r is close to 1, where k3 is a tiny number.
+    return torch.expm1(log_r).sub_(log_r)

@@ -1,0 +1,108 @@
+"""Lesson 4: the exact optimum of E[r] − β·KL(π‖π_ref), and the reward–KL frontier.
+
+The maximiser is the reference tilted by the reward (Korbak et al., 2022; Rafailov
+et al., 2023, eq. 4): π_β(y) = π_ref(y)·exp(r(y)/β) / Z(β). With λ = 1/β:
+E_λ[r] = d log Z/dλ, KL = λ·E_λ[r] − log Z, and the frontier's slope dE[r]/dKL = β.
+"""
+
+from __future__ import annotations
+
+
+import torch
+
+from ._validate import as_probs, as_tensor, positive
+from .types import ArrayLike
+
+
+def _ref_and_rewards(ref_probs: ArrayLike, rewards: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
+    ref = as_probs(ref_probs, "ref_probs")
+    r = as_tensor(rewards, "rewards").to(torch.float64)
+    if ref.shape != r.shape:
+        raise ValueError(f"ref_probs has shape {tuple(ref.shape)} but rewards has shape {tuple(r.shape)}")
+    return ref, r
+
+
+def _tilted_log(log_ref: torch.Tensor, r: torch.Tensor, inv_beta: torch.Tensor) -> torch.Tensor:
+    # Log-sum-exp normalisation keeps β = 1e-4 with rewards of 1e3 finite.
+    logits = log_ref + r * inv_beta
+    return logits - torch.logsumexp(logits, dim=-1, keepdim=True)
+
+
+def tilted_policy(ref_probs: ArrayLike, rewards: ArrayLike, beta: float) -> torch.Tensor:
+    """The KL-regularised optimum π_β ∝ π_ref·exp(r/β).
+
+    Parameters
+    ----------
+    ref_probs : array-like, shape (..., K)
+        Reference probabilities over K responses.
+    rewards : array-like, shape (..., K)
+        Reward of each response (same shape as ``ref_probs``).
+    beta : float
+        KL coefficient β > 0, in reward units per nat.
+
+    Returns
+    -------
+    torch.Tensor, shape (..., K), float64
+        π_β. Responses with π_ref = 0 keep probability 0.
+    """
+    ref, r = _ref_and_rewards(ref_probs, rewards)
+    b = positive(beta, "beta")
+    return _tilted_log(torch.log(ref), r, torch.tensor(1.0 / b, dtype=torch.float64)).exp()
+
+
+def kl_reward_frontier(
+    ref_probs: ArrayLike, rewards: ArrayLike, betas: ArrayLike
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Expected reward and KL(π_β‖π_ref) along the optimum, for many β at once.
+
+    Parameters
+    ----------
+    ref_probs, rewards : array-like, shape (K,)
+        Reference probabilities and rewards of K responses.
+    betas : array-like, shape (B,)
+        KL coefficients, each > 0.
+
+    Returns
+    -------
+    expected_reward : torch.Tensor, shape (B,), float64
+        E_{π_β}[r], in reward units.
+    kl : torch.Tensor, shape (B,), float64
+        KL(π_β‖π_ref), in nats (summed over the whole response).
+    """
+    ref, r = _ref_and_rewards(ref_probs, rewards)
+    if ref.ndim != 1:
+        raise ValueError(f"ref_probs must be 1-D (K responses), got shape {tuple(ref.shape)}")
+    b = as_tensor(betas, "betas").to(torch.float64).reshape(-1)
+    if bool((b <= 0).any()):
+        raise ValueError("betas must all be > 0")
+    log_ref = torch.log(ref)
+    log_pi = _tilted_log(log_ref, r, (1.0 / b).unsqueeze(-1))
+    pi = log_pi.exp()
+    expected = pi @ r
+    # Where π_β = 0 (including π_ref = 0) the term is 0·log 0 = 0.
+    kl = torch.where(pi > 0, pi * (log_pi - log_ref), 0.0).sum(-1).clamp_min(0.0)
+    return expected, kl
+
+
+def best_of_n_kl(n: ArrayLike) -> torch.Tensor:
+    """The analytic best-of-n KL, log n − (n − 1)/n, in nats (Stiennon et al., 2020, App. G.3).
+
+    It is exact for continuous rewards with no ties and an upper bound in general
+    (Beirami et al., 2024).
+
+    Parameters
+    ----------
+    n : int or array-like of int
+        Number of samples (each ≥ 1).
+
+    Returns
+    -------
+    torch.Tensor, float64, same shape as ``n``
+    """
+    nt = as_tensor(n, "n").to(torch.float64)
+    if bool((nt < 1).any()) or bool((nt != nt.round()).any()):
+        raise ValueError("n must hold integers >= 1")
+    return torch.log(nt) - (nt - 1) / nt
+
+
+__all__ = ["tilted_policy", "kl_reward_frontier", "best_of_n_kl"]
