@@ -10,12 +10,12 @@ from .types import ArrayLike
 
 def _pair(p: ArrayLike, q: ArrayLike, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
     pt, qt = as_probs(p, "p", dim), as_probs(q, "q", dim)
+    if pt.shape[dim] != qt.shape[dim]:
+        raise ValueError(f"p has {pt.shape[dim]} outcomes but q has {qt.shape[dim]} along dim={dim}")
     try:
         shape = torch.broadcast_shapes(pt.shape, qt.shape)
     except RuntimeError as err:
         raise ValueError(f"p has shape {tuple(pt.shape)} and q has shape {tuple(qt.shape)}; they must broadcast") from err
-    if pt.shape[dim] != qt.shape[dim]:
-        raise ValueError(f"p has {pt.shape[dim]} outcomes but q has {qt.shape[dim]} along dim={dim}")
     return pt.expand(shape), qt.expand(shape)
 
 
