@@ -34,11 +34,23 @@ def as_tensor(x: Any, name: str, *, allow_inf: bool = False) -> torch.Tensor:
             raise ValueError(f"{name} must be numeric array-like, got {type(x).__name__}") from err
     if t.numel() == 0:
         raise ValueError(f"{name} is empty")
-    bad = torch.isnan(t) if allow_inf else ~torch.isfinite(t)
-    if bool(bad.any()):
+    if has_nonfinite(t, allow_inf=allow_inf):
         what = "NaN" if allow_inf else "NaN or inf"
         raise ValueError(f"{name} contains {what} values")
     return t
+
+
+def has_nonfinite(t: torch.Tensor, *, allow_inf: bool = False) -> bool:
+    """True if ``t`` holds NaN (or ±inf unless ``allow_inf``).
+
+    A sum reads the data once and is NaN/inf whenever any entry is, so it screens a
+    large batch at memory speed; only a suspicious sum pays for the elementwise check
+    (a finite batch whose sum overflows is then correctly cleared).
+    """
+    total = t.sum()
+    if bool(torch.isfinite(total)):
+        return False
+    return bool(torch.isnan(t).any()) if allow_inf else not bool(torch.isfinite(t).all())
 
 
 def as_probs(x: Any, name: str, dim: int = -1) -> torch.Tensor:

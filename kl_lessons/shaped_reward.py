@@ -67,7 +67,7 @@ def kl_penalized_rewards(
     m = _as_mask(mask, kl)
     kl = kl.masked_fill_(~m, 0.0)
     rewards = kl.mul(-beta).add_(0.0)  # + 0.0 turns -0.0 into 0.0 for tidy printing
-    positions = torch.arange(kl.shape[-1]).expand(kl.shape)
-    last = torch.where(m, positions, -1).amax(-1, keepdim=True)
+    # Index of each row's last valid token: the first True when the row is read backwards.
+    last = (kl.shape[-1] - 1) - m.flip(-1).to(torch.uint8).argmax(-1, keepdim=True)
     rewards.scatter_add_(-1, last, s.unsqueeze(-1))
     return rewards, kl
