@@ -75,12 +75,21 @@ def kl_reward_frontier(
     b = as_tensor(betas, "betas").to(torch.float64).reshape(-1)
     if bool((b <= 0).any()):
         raise ValueError("betas must all be > 0")
-    log_ref = torch.log(ref)
-    log_pi = _tilted_log(log_ref, r, (1.0 / b).unsqueeze(-1))
-    pi = log_pi.exp()
-    expected = pi @ r
-    # Where π_β = 0 (including π_ref = 0) the term is 0·log 0 = 0.
-    kl = torch.where(pi > 0, pi * (log_pi - log_ref), 0.0).sum(-1).clamp_min(0.0)
+    log_ref, lam = torch.log(ref), 1.0 / b
+    expected, kl = torch.empty_like(lam), torch.empty_like(lam)
+    # Blocks of β small enough to stay in cache: the dense (B, K) matrix of π_β is
+    # never stored, so the cost is one exp per entry rather than memory traffic.
+    rows = max(1, (1 << 17) // ref.numel())
+    for start in range(0, lam.numel(), rows):
+        lam_block = lam[start : start + rows]
+        logits = torch.addr(log_ref, lam_block, r)  # log π_ref + λ·r, shape (rows, K)
+        peak = logits.amax(-1)
+        weights = logits.sub_(peak.unsqueeze(-1)).exp_()  # π_β up to the factor 1/Z
+        norm = weights.sum(-1)
+        expected[start : start + rows] = (weights @ r) / norm
+        # KL = λ·E[r] − log Z, with log Z = peak + log(norm).
+        kl[start : start + rows] = lam_block * expected[start : start + rows] - (peak + norm.log())
+    kl.clamp_min_(0.0)
     return expected, kl
 
 
