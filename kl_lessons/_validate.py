@@ -24,7 +24,7 @@ def as_tensor(x: Any, name: str, *, allow_inf: bool = False) -> torch.Tensor:
     else becomes float64, which keeps the exact formulas exact.
     """
     if isinstance(x, torch.Tensor):
-        t = x.detach() if x.requires_grad else x
+        t = x  # not detached: the formulas stay differentiable for autograd lessons
         if not t.is_floating_point():
             t = t.to(torch.float64)
     else:

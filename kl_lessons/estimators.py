@@ -56,6 +56,6 @@ def kl_estimate(logprobs: ArrayLike, ref_logprobs: ArrayLike, estimator: str = "
         return lp - ref
     log_r = ref - lp
     if estimator == "k2":
-        return log_r.square_().mul_(0.5)
+        return 0.5 * log_r.square()
     # expm1 keeps (r - 1) accurate when r is close to 1, where k3 is a tiny number.
-    return torch.expm1(log_r).sub_(log_r)
+    return torch.expm1(log_r) - log_r

@@ -95,3 +95,12 @@ def test_kl_is_non_negative_and_zero_only_for_equal(weights: list[float], seed: 
 def test_bad_input_raises_value_error_naming_the_argument(p, q, name: str) -> None:
     with pytest.raises(ValueError, match=name):
         kl_divergence(p, q)
+
+
+def test_kl_divergence_is_differentiable() -> None:
+    logits = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    q = torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64)
+    (ours,) = torch.autograd.grad(kl_divergence(torch.softmax(logits, 0), q), logits)
+    ref_logits = logits.detach().clone().requires_grad_(True)
+    (theirs,) = torch.autograd.grad(torch_kl(Categorical(logits=ref_logits), Categorical(probs=q)), ref_logits)
+    torch.testing.assert_close(ours, theirs)

@@ -104,3 +104,14 @@ def test_matches_exact_kl_of_categoricals_in_expectation() -> None:
 def test_bad_input_raises(kwargs: dict, name: str) -> None:
     with pytest.raises(ValueError, match=name):
         kl_estimate(**kwargs)
+
+
+def test_estimators_are_differentiable() -> None:
+    # E_pi[∇k3] is not ∇KL in general, but each estimator must carry gradients for lesson 3.
+    logp = torch.tensor([-1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    ref = torch.tensor([-1.5, -1.0], dtype=torch.float64)
+    for name in ("k1", "k2", "k3"):
+        (grad,) = torch.autograd.grad(kl_estimate(logp, ref, name).sum(), logp)
+        log_r = (ref - logp).detach()
+        expected = {"k1": torch.ones(2), "k2": -log_r, "k3": 1 - log_r.exp()}[name]
+        torch.testing.assert_close(grad, expected.to(torch.float64))
