@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -14,8 +17,13 @@ _spec.loader.exec_module(site_check)
 
 
 @pytest.fixture(scope="module")
-def site_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, list[str]]:
-    return site_check.build(site_check.stage(tmp_path_factory.mktemp("site")))
+def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return site_check.stage(tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture(scope="module")
+def site_build(site_dir: Path) -> tuple[int, str, list[str]]:
+    return site_check.build(site_dir)
 
 
 def test_site_builds_offline(site_build: tuple[int, str, list[str]]) -> None:
@@ -41,3 +49,40 @@ def test_warning_detector_catches_an_unresolved_citation(tmp_path: Path) -> None
     (where / "index.md").write_text("# Probe\n\nSee @no_such_key_in_the_bib.\n")
     code, _, warnings = site_check.build(where)
     assert code == 0 and any("no_such_key_in_the_bib" in w for w in warnings)
+
+
+def _node_types(node: dict, counts: Counter) -> Counter:
+    counts[node.get("type")] += 1
+    for child in node.get("children", []):
+        _node_types(child, counts)
+    return counts
+
+
+def _source_counts(notebook: Path) -> Counter:
+    cells = json.loads(notebook.read_text())["cells"]
+    markdown = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    return Counter(
+        exercise=len(re.findall(r"^`{3,}\{exercise\}", markdown, re.M)),
+        solution=len(re.findall(r"^`{3,}\{solution\}", markdown, re.M)),
+        figure=len(re.findall(r"^#\| label: fig-", code, re.M)),
+    )
+
+
+def test_every_exercise_solution_and_figure_renders(site_dir: Path, site_build: tuple[int, str, list[str]]) -> None:
+    # A malformed directive can fall back to a plain code block without any warning.
+    pages = sorted((site_dir / "_build" / "site" / "content").glob("*.json"))
+    checked = 0
+    for page in pages:
+        data = json.loads(page.read_text())
+        location = data.get("location", "")
+        if not location.endswith(".ipynb"):
+            continue
+        expected = _source_counts(ROOT / location.lstrip("/"))
+        built = _node_types(data["mdast"], Counter())
+        assert built["exercise"] == expected["exercise"], location
+        assert built["solution"] == expected["solution"], location
+        figures = built["container"]
+        assert figures >= expected["figure"], location
+        checked += 1
+    assert checked == len(list((ROOT / "notebooks").glob("[0-9]*.ipynb")))
