@@ -1,0 +1,314 @@
+"""Lesson 5: health checks for the numbers an RLHF trainer logs each step.
+
+Each check reads per-step series (one value per optimisation step, KL in nats) and
+returns a :class:`HealthWarning` the first time its condition holds, or ``None``.
+They encode the "what to watch during training" list: mean KL should rise from 0
+and then level off, never stay negative, max KL should not spike, and reward should
+not rise while entropy collapses. :func:`health_report` runs every check whose
+inputs are present in a log.
+
+The thresholds are rules of thumb for a monitor, not statistical tests: they are
+arguments, so a run with a different noise level can tune them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ._validate import positive
+
+__all__ = [
+    "HealthWarning",
+    "health_report",
+    "kl_negative",
+    "kl_spikes",
+    "kl_unbounded",
+    "nonfinite",
+    "reward_up_entropy_down",
+]
+
+
+@dataclass(frozen=True)
+class HealthWarning:
+    """One problem found in a training log.
+
+    Attributes
+    ----------
+    check : str
+        Name of the check that fired (the function's name).
+    step : int
+        0-based step at which the condition was first met.
+    message : str
+        A readable sentence with the numbers behind the warning.
+    """
+
+    check: str
+    step: int
+    message: str
+
+
+def _series(values: Sequence[float], name: str, *, allow_nan: bool = False) -> np.ndarray:
+    """``values`` as a 1-D float64 array, or ``ValueError`` naming ``name``."""
+    try:
+        x = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a sequence of numbers") from err
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {x.shape}")
+    if not allow_nan and not np.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or inf at step {int(np.flatnonzero(~np.isfinite(x))[0])}")
+    return x
+
+
+def _count(x: object, name: str, minimum: int = 1) -> int:
+    """``x`` as an int ≥ ``minimum``."""
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {x!r}")
+    return int(x)
+
+
+def _same_length(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
+    if a.size != b.size:
+        raise ValueError(f"{name_a} has {a.size} steps but {name_b} has {b.size}")
+
+
+def _slope(y: np.ndarray) -> tuple[float, float]:
+    """Least-squares slope of ``y`` against its step index, and the slope's standard error."""
+    t = np.arange(y.size, dtype=np.float64)
+    t -= t.mean()
+    slope = float(t @ (y - y.mean()) / (t @ t))
+    residual = y - y.mean() - slope * t
+    dof = max(y.size - 2, 1)
+    stderr = math.sqrt(float(residual @ residual) / dof / float(t @ t))
+    return slope, stderr
+
+
+def nonfinite(values: Sequence[float], name: str = "values") -> HealthWarning | None:
+    """Warn at the first NaN or inf in a logged series.
+
+    A NaN KL reading usually means a log-probability of −inf somewhere (a token the
+    reference gives zero probability) or a division by an empty mask.
+    """
+    x = _series(values, name, allow_nan=True)
+    bad = np.flatnonzero(~np.isfinite(x))
+    if bad.size == 0:
+        return None
+    step = int(bad[0])
+    return HealthWarning(
+        "nonfinite", step,
+        f"{name} is {x[step]} at step {step} ({bad.size} of {x.size} steps are not finite); "
+        "the other checks skip this series.",
+    )
+
+
+def kl_unbounded(kl_mean: Sequence[float], window: int | None = None, min_t: float = 3.0) -> HealthWarning | None:
+    """Warn if mean KL is still climbing at the end of the run.
+
+    A healthy run starts near 0, rises, then levels off (possibly after an
+    overshoot). This splits the last ``window`` steps into thirds and fires when
+    both hold:
+
+    * the median of the last third is clearly above the median of the first third
+      (by at least ``min_t`` standard errors, estimated from the step-to-step noise);
+    * that last-third median is the highest level of the run: above the median of
+      every earlier block of the same length.
+
+    Medians make a short dip or spike inside the window harmless; the second
+    condition separates "still rising" from "recovering after a dip".
+
+    Parameters
+    ----------
+    kl_mean : sequence of float, shape (T,)
+        Batch-mean KL per step, in nats.
+    window : int, optional
+        Steps examined at the end, ≥ 6; default a quarter of the run.
+    min_t : float
+        How many standard errors the rise must exceed, > 0.
+    """
+    kl = _series(kl_mean, "kl_mean")
+    w = _count(max(6, kl.size // 4) if window is None else window, "window", minimum=6)
+    positive(min_t, "min_t")
+    if kl.size < 2 * w:
+        return None  # too short to tell the end from the rest
+    k = w // 3
+    late = kl[-w:]
+    first, last = float(np.median(late[:k])), float(np.median(late[-k:]))
+    # Robust per-step noise from the first differences (MAD, scaled to a Gaussian std, /√2 for the difference);
+    # the median of k Gaussian draws has std ≈ 1.2533·σ/√k.
+    steps = np.diff(late)
+    sigma = 1.4826 * float(np.median(np.abs(steps - np.median(steps)))) / math.sqrt(2)
+    stderr = 1.2533 * sigma * math.sqrt(2 / k)
+    rise = last - first
+    earlier = kl[: kl.size - k]
+    blocks = earlier[earlier.size % k :].reshape(-1, k)
+    highest_before = float(np.median(blocks, axis=1).max())
+    if rise <= min_t * stderr or last <= highest_before:
+        return None
+    return HealthWarning(
+        "kl_unbounded", kl.size - 1,
+        f"Mean KL is still climbing at the end of the run: up {rise:.3g} nats over the last {w} steps "
+        f"(medians of their first and last {k} steps) to {last:.3g} nats, its highest level so far.",
+    )
+
+
+def kl_negative(kl_mean: Sequence[float], patience: int = 10) -> HealthWarning | None:
+    """Warn if the batch-mean KL stays below 0 for ``patience`` steps in a row.
+
+    A single sample's log-ratio can be negative, and so can a noisy batch mean now
+    and then; a mean that *stays* negative points at samples that were not drawn
+    from the policy being scored (top-k, top-p, temperature, unmasked padding).
+
+    Parameters
+    ----------
+    kl_mean : sequence of float, shape (T,)
+        Batch-mean KL per step, in nats.
+    patience : int
+        Consecutive negative steps before warning, ≥ 1.
+    """
+    kl = _series(kl_mean, "kl_mean")
+    n = _count(patience, "patience")
+    run = 0
+    for step, value in enumerate(kl):
+        run = run + 1 if value < 0 else 0
+        if run == n:
+            start = step - n + 1
+            return HealthWarning(
+                "kl_negative", step,
+                f"Mean KL has stayed below 0 for {n} steps in a row (steps {start}-{step}, lowest "
+                f"{kl[start:step + 1].min():.3g} nats). A true KL is never negative: check that the samples come "
+                "from the policy being scored.",
+            )
+    return None
+
+
+def kl_spikes(
+    kl_max: Sequence[float], kl_mean: Sequence[float], ratio: float = 3.0, window: int = 20
+) -> HealthWarning | None:
+    """Warn at the first step whose max KL is far above its recent median.
+
+    For each step t ≥ ``window``, the batch's max KL is compared with the median of
+    the max KL over the ``window`` steps before it; the check fires when it exceeds
+    ``ratio`` times that median. The first ``window`` steps only fill the history,
+    so the rise from 0 at the start of training is not mistaken for a spike.
+
+    Parameters
+    ----------
+    kl_max : sequence of float, shape (T,)
+        Largest per-sample KL in each batch, in nats.
+    kl_mean : sequence of float, shape (T,)
+        Batch-mean KL per step, in nats; a max below the mean is a logging error.
+    ratio : float
+        How many times the running median counts as a spike, > 1.
+    window : int
+        Steps in the running median, ≥ 1.
+    """
+    top = _series(kl_max, "kl_max")
+    mean = _series(kl_mean, "kl_mean")
+    _same_length(top, mean, "kl_max", "kl_mean")
+    if positive(ratio, "ratio") <= 1:
+        raise ValueError(f"ratio must be > 1, got {ratio}")
+    w = _count(window, "window")
+    below = np.flatnonzero(top < mean - 1e-9 * np.maximum(1.0, np.abs(mean)))
+    if below.size:
+        raise ValueError(f"kl_max is below kl_mean at step {int(below[0])}; are the two series swapped?")
+    if top.size <= w:
+        return None
+    medians = np.median(np.lib.stride_tricks.sliding_window_view(top[:-1], w), axis=1)  # medians[i] covers i..i+w-1
+    later = top[w:]
+    hits = np.flatnonzero((medians > 0) & (later > ratio * medians))
+    if hits.size == 0:
+        return None
+    step = int(hits[0]) + w
+    median = float(medians[hits[0]])
+    return HealthWarning(
+        "kl_spikes", step,
+        f"Max KL spiked at step {step}: {top[step]:.3g} nats, {top[step] / median:.1f}x its median of "
+        f"{median:.3g} nats over the previous {w} steps (mean KL that step: {mean[step]:.3g} nats). "
+        "A few samples may have found an exploit.",
+    )
+
+
+def reward_up_entropy_down(
+    reward: Sequence[float], entropy: Sequence[float], window: int | None = None, drop: float = 0.5
+) -> HealthWarning | None:
+    """Warn if reward rose while the policy's entropy collapsed.
+
+    Compares the mean of the first ``window`` steps with the running mean of the
+    latest ``window`` steps. It fires at the first step where entropy has fallen by
+    more than ``drop`` (a fraction of its early value) while reward is above its
+    early value: the policy is piling onto a few responses the reward model likes.
+
+    Parameters
+    ----------
+    reward : sequence of float, shape (T,)
+        Batch-mean reward per step (reward-model units).
+    entropy : sequence of float, shape (T,)
+        Policy entropy per step, in nats.
+    window : int, optional
+        Steps averaged on each side, ≥ 1; default a fifth of the run.
+    drop : float
+        Fractional fall in entropy that counts as a collapse, in (0, 1).
+    """
+    r = _series(reward, "reward")
+    h = _series(entropy, "entropy")
+    _same_length(r, h, "reward", "entropy")
+    w = _count(max(1, r.size // 5) if window is None else window, "window")
+    if not 0 < positive(drop, "drop") < 1:
+        raise ValueError(f"drop must be in (0, 1), got {drop}")
+    if r.size < 2 * w:
+        return None
+    kernel = np.full(w, 1.0 / w)
+    r_late, h_late = np.convolve(r, kernel, "valid"), np.convolve(h, kernel, "valid")  # index i ends at step i+w-1
+    r0, h0 = r_late[0], h_late[0]
+    if h0 <= 0:
+        return None  # no entropy to lose
+    hits = np.flatnonzero((h_late < (1 - drop) * h0) & (r_late > r0))
+    if hits.size == 0:
+        return None
+    i = int(hits[0])
+    step = i + w - 1
+    return HealthWarning(
+        "reward_up_entropy_down", step,
+        f"By step {step} reward rose from {r0:.3g} to {r_late[i]:.3g} while entropy fell "
+        f"{1 - h_late[i] / h0:.0%} (from {h0:.3g} to {h_late[i]:.3g} nats, {w}-step means): "
+        "the policy may be collapsing onto a few responses the reward model likes.",
+    )
+
+
+def health_report(metrics: Mapping[str, Sequence[float]]) -> list[HealthWarning]:
+    """Run every check whose inputs are in ``metrics``, with default thresholds.
+
+    Parameters
+    ----------
+    metrics : mapping of str → sequence of float
+        Per-step logs. Keys used: ``"kl_mean"`` and ``"kl_max"`` (nats),
+        ``"reward_mean"``, ``"entropy"`` (nats). Missing keys skip their checks;
+        other keys are ignored. A series holding NaN or inf gets a ``nonfinite``
+        warning and is left out of the other checks.
+
+    Returns
+    -------
+    list of HealthWarning
+        Ordered by step (ties keep the order of the checks); empty for a healthy log.
+    """
+    usable: dict[str, Sequence[float]] = {}
+    warnings: list[HealthWarning] = []
+    for key in ("kl_mean", "kl_max", "reward_mean", "entropy"):
+        if key in metrics:
+            found = nonfinite(metrics[key], key)
+            if found is None:
+                usable[key] = metrics[key]
+            else:
+                warnings.append(found)
+    if "kl_mean" in usable:
+        warnings.append(kl_unbounded(usable["kl_mean"]))
+        warnings.append(kl_negative(usable["kl_mean"]))
+        if "kl_max" in usable:
+            warnings.append(kl_spikes(usable["kl_max"], usable["kl_mean"]))
+    if "reward_mean" in usable and "entropy" in usable:
+        warnings.append(reward_up_entropy_down(usable["reward_mean"], usable["entropy"]))
+    return sorted((w for w in warnings if w is not None), key=lambda w: w.step)

@@ -1,0 +1,351 @@
+"""Lesson 5: a simulated "plant" for testing KL controllers. A MODEL, not a trainer.
+
+Control engineers call the system a controller steers the *plant*. Here the plant
+stands in for a policy under RLHF training, reduced to three assumptions:
+
+1. For each β there is an equilibrium KL(β): the KL of the exact optimum
+   π_β ∝ π_ref·exp(r/β) of lesson 4. It is read off a table (β, KL) by
+   :func:`equilibrium_kl`.
+2. Training does not jump there: the true KL moves a fraction ``1/lag`` of the
+   way toward KL(β) each step, like a first-order lag (a thermostat's room
+   warming up).
+3. Each step measures the KL on a batch: the true KL plus Gaussian noise whose
+   standard deviation is ``noise/√batch_size`` (``noise`` is the spread of one
+   sample's KL reading).
+
+:func:`simulate_control` closes the loop between a controller and the plant, and
+:func:`control_metrics` scores the run. Nothing here runs gradient descent, so it is
+fast, exact and reproducible; the real thing is lesson 6. All KL values are in nats, in whatever unit the table
+uses (per sequence for lesson 4's toy).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from ._validate import finite, positive
+
+__all__ = ["KLController", "KLPlant", "control_metrics", "equilibrium_beta", "equilibrium_kl", "simulate_control"]
+
+
+class KLController(Protocol):
+    """What :func:`simulate_control` needs: the interface of :mod:`kl_lessons.controllers`."""
+
+    value: float
+
+    def update(self, current: float, n_steps: int = 1) -> float: ...
+
+
+def _table(betas: Sequence[float], kls: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a (β, KL) table; return (log β, log KL) sorted by β."""
+    b = np.asarray(betas, dtype=np.float64).reshape(-1)
+    k = np.asarray(kls, dtype=np.float64).reshape(-1)
+    if b.size != k.size:
+        raise ValueError(f"betas has {b.size} entries but kls has {k.size}")
+    if b.size < 2:
+        raise ValueError("betas and kls need at least 2 points")
+    if not (np.isfinite(b).all() and (b > 0).all()):
+        raise ValueError("betas must all be finite and > 0")
+    if not (np.isfinite(k).all() and (k > 0).all()):
+        raise ValueError("kls must all be finite and > 0 (the interpolation is in log KL)")
+    order = np.argsort(b, kind="stable")
+    b, k = b[order], k[order]
+    if (np.diff(b) == 0).any():
+        raise ValueError("betas must be distinct")
+    return np.log(b), np.log(k)
+
+
+def _interp(beta: float, log_betas: np.ndarray, log_kls: np.ndarray) -> float:
+    # np.interp holds the end values outside the table: the clamping we want.
+    return math.exp(float(np.interp(math.log(beta), log_betas, log_kls)))
+
+
+def equilibrium_kl(beta: float, betas: Sequence[float], kls: Sequence[float]) -> float:
+    """The KL a policy settles at under a fixed β, read off a table.
+
+    Piecewise-linear interpolation in (log β, log KL) through the table's points,
+    held at the end values outside the table.
+
+    Parameters
+    ----------
+    beta : float
+        KL coefficient, > 0.
+    betas : sequence of float, shape (N,)
+        Table of β values, each > 0 and distinct (any order), N ≥ 2.
+    kls : sequence of float, shape (N,)
+        Equilibrium KL at each β, in nats, each > 0.
+
+    Returns
+    -------
+    float
+        Equilibrium KL at ``beta``, in nats.
+    """
+    log_betas, log_kls = _table(betas, kls)
+    return _interp(positive(beta, "beta"), log_betas, log_kls)
+
+
+def equilibrium_beta(kl: float, betas: Sequence[float], kls: Sequence[float]) -> float:
+    """The β whose equilibrium KL is ``kl``: the inverse of :func:`equilibrium_kl`.
+
+    This is where a perfect controller would park β for target ``kl``. The table's
+    KL must fall strictly as β grows (as the KL of π_β does); targets outside the
+    table's KL range get the end β.
+
+    Parameters
+    ----------
+    kl : float
+        Target KL, in nats, > 0.
+    betas, kls : sequence of float, shape (N,)
+        The table, as for :func:`equilibrium_kl`.
+
+    Returns
+    -------
+    float
+        β, interpolated in (log KL, log β).
+    """
+    log_betas, log_kls = _table(betas, kls)
+    if not (np.diff(log_kls) < 0).all():
+        raise ValueError("kls must fall strictly as betas grow for the inverse to exist")
+    # np.interp needs increasing x: walk the table from large β (small KL) to small β.
+    return math.exp(float(np.interp(math.log(positive(kl, "kl")), log_kls[::-1], log_betas[::-1])))
+
+
+def _count(x: Any, name: str) -> int:
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x <= 0:
+        raise ValueError(f"{name} must be an integer > 0, got {x!r}")
+    return int(x)
+
+
+class KLPlant:
+    """A policy under training, modelled as a noisy first-order lag toward KL(β).
+
+    Each :meth:`step` with coefficient β returns the batch's measured KL,
+    ``kl_true + noise·z/√batch_size`` with ``z ~ N(0, 1)``, then moves
+    ``kl_true ← kl_true + (equilibrium_kl(β) − kl_true)/lag``.
+
+    Parameters
+    ----------
+    betas, kls : sequence of float, shape (N,)
+        The β → equilibrium-KL table (see :func:`equilibrium_kl`); KL in nats.
+    lag : float
+        Time constant in steps, > 0. With lag = 1 the KL reaches KL(β) in one
+        step; larger is slower. (lag < 1 overshoots, and lag = 0.5 oscillates
+        forever: real training drifts, so use lag ≥ 1.)
+    noise : float
+        Standard deviation of a *single sample's* KL reading, in nats, ≥ 0.
+    batch_size : int
+        Samples per batch, > 0; the batch mean's noise is ``noise/√batch_size``.
+    seed : int
+        Seeds the ``torch.Generator`` that draws one z per step, in order.
+    kl0 : float
+        True KL before the first step, in nats, ≥ 0 (0: the policy starts as
+        a copy of the reference).
+
+    Attributes
+    ----------
+    kl_true : float
+        The current true KL, in nats.
+    """
+
+    def __init__(
+        self,
+        betas: Sequence[float],
+        kls: Sequence[float],
+        lag: float,
+        noise: float,
+        batch_size: int,
+        seed: int = 0,
+        kl0: float = 0.0,
+    ) -> None:
+        self._log_betas, self._log_kls = _table(betas, kls)
+        self.betas, self.kls = np.exp(self._log_betas), np.exp(self._log_kls)
+        self.lag = positive(lag, "lag")
+        self.noise = positive(noise, "noise", allow_zero=True)
+        self.batch_size = _count(batch_size, "batch_size")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ValueError(f"seed must be an integer, got {seed!r}")
+        self.seed = int(seed)
+        self.kl_true = positive(kl0, "kl0", allow_zero=True)
+        self._generator = torch.Generator().manual_seed(self.seed)
+
+    @property
+    def noise_std(self) -> float:
+        """Standard deviation of one batch's measured KL, ``noise/√batch_size``, in nats."""
+        return self.noise / math.sqrt(self.batch_size)
+
+    def equilibrium(self, beta: float) -> float:
+        """``equilibrium_kl(beta)`` on this plant's table, in nats."""
+        return _interp(positive(beta, "beta"), self._log_betas, self._log_kls)
+
+    def step(self, beta: float) -> float:
+        """Measure the KL of one batch trained with ``beta``, then let the true KL drift.
+
+        Returns
+        -------
+        float
+            The measured batch-mean KL, in nats (it can be negative when the
+            true KL is near 0 and the batch is noisy, as a k1 mean can be).
+        """
+        target = self.equilibrium(beta)
+        # One draw per step, float64, in order: a run is fixed by its seed.
+        z = float(torch.randn((), generator=self._generator, dtype=torch.float64))
+        measured = self.kl_true + self.noise_std * z
+        self.kl_true += (target - self.kl_true) / self.lag
+        return measured
+
+    def __repr__(self) -> str:
+        return (
+            f"KLPlant(lag={self.lag:g}, noise={self.noise:g}, batch_size={self.batch_size}, "
+            f"seed={self.seed}, kl_true={self.kl_true:.4g})"
+        )
+
+
+def _per_step(x: float | Sequence[float] | None, n: int, name: str) -> np.ndarray | None:
+    if x is None:
+        return None
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = np.full(n, float(arr))
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must be a number or hold one value per step ({n}), got shape {arr.shape}")
+    if not (np.isfinite(arr).all() and (arr > 0).all()):
+        raise ValueError(f"{name} must be finite and > 0 at every step")
+    return arr
+
+
+def simulate_control(
+    controller: KLController,
+    plant: KLPlant,
+    n_steps: int,
+    target: float | Sequence[float] | None = None,
+    *,
+    faults: Mapping[int, float] | None = None,
+    skip_invalid: bool = True,
+    reading_scale: float = 1.0,
+) -> dict[str, np.ndarray]:
+    """Close the loop: the controller sets β, the plant answers with a KL reading.
+
+    At step t: β_t = ``controller.value``; the plant measures a KL with β_t and
+    drifts; then ``controller.update(reading, n_steps=plant.batch_size)``
+    (``n_steps`` counts samples, as in Ziegler et al.'s code). The controller and
+    plant are advanced in place.
+
+    Parameters
+    ----------
+    controller : object with ``.value`` and ``.update(current, n_steps)``
+        E.g. :class:`~kl_lessons.controllers.AdaptiveKLController`.
+    plant : KLPlant
+        The simulated policy.
+    n_steps : int
+        Steps to run, > 0.
+    target : float or sequence of float, shape (n_steps,), optional
+        Sets ``controller.target`` before each step's update, e.g. a target that
+        jumps mid-run. ``None`` leaves the controller's target alone.
+    faults : mapping of step → float, optional
+        Replace the reading at these steps (fault injection: NaN, inf, a negative
+        KL). The plant still draws its noise, so the rest of the run is unchanged.
+    skip_invalid : bool
+        If a non-finite reading makes ``update`` raise ``ValueError`` (as the
+        library's controllers do, leaving β unchanged), record the step as
+        rejected and go on. ``False`` lets the error propagate.
+    reading_scale : float
+        Multiplies each reading before the controller sees it, > 0: a units
+        conversion (e.g. 1/length turns a per-sequence KL into a per-token one),
+        or a units *bug* when it is the wrong one.
+
+    Returns
+    -------
+    dict of str → numpy.ndarray, each shape (n_steps,)
+        ``beta``: β used at each step; ``kl_true``: true KL when the batch was
+        measured (nats); ``kl_measured``: the plant's reading, after faults
+        (nats); ``kl_fed``: what the controller was given (``reading_scale`` ×
+        reading); ``target``: the controller's target at each update (NaN if it
+        has none); ``rejected``: True where ``update`` raised.
+    """
+    n = _count(n_steps, "n_steps")
+    if not isinstance(plant, KLPlant):
+        raise ValueError(f"plant must be a KLPlant, got {type(plant).__name__}")
+    if not (hasattr(controller, "value") and callable(getattr(controller, "update", None))):
+        raise ValueError("controller must have .value and .update(current, n_steps)")
+    targets = _per_step(target, n, "target")
+    if targets is not None and not hasattr(controller, "target"):
+        raise ValueError(f"target was given but {type(controller).__name__} has no .target")
+    faults = {} if faults is None else dict(faults)
+    for step in faults:
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not 0 <= step < n:
+            raise ValueError(f"faults keys must be steps in [0, {n}), got {step!r}")
+    scale = positive(reading_scale, "reading_scale")
+    out = {key: np.empty(n) for key in ("beta", "kl_true", "kl_measured", "kl_fed", "target")}
+    out["rejected"] = np.zeros(n, dtype=bool)
+    for t in range(n):
+        beta = finite(controller.value, "controller.value")
+        if targets is not None:
+            controller.target = float(targets[t])
+        out["beta"][t], out["kl_true"][t] = beta, plant.kl_true
+        reading = plant.step(beta)
+        reading = float(faults.get(t, reading))
+        out["kl_measured"][t], out["kl_fed"][t] = reading, scale * reading
+        out["target"][t] = getattr(controller, "target", math.nan)
+        try:
+            controller.update(scale * reading, n_steps=plant.batch_size)
+        except ValueError:
+            if math.isfinite(reading) or not skip_invalid:
+                raise
+            out["rejected"][t] = True
+    return out
+
+
+def control_metrics(run: Mapping[str, np.ndarray], band: float = 0.1, start: int = 0) -> dict[str, float | int | None]:
+    """Score a run of :func:`simulate_control` the way a control engineer would.
+
+    All four use the *true* KL (what the controller is trying to steer), from
+    step ``start`` on (e.g. the step a target jumps).
+
+    Parameters
+    ----------
+    run : mapping
+        The output of :func:`simulate_control`, with a finite ``target``.
+    band : float
+        Settling band as a fraction of the target, in (0, 1).
+    start : int
+        First step scored, in [0, steps − 2].
+
+    Returns
+    -------
+    dict
+        ``tracking_error``: root-mean-square of KL − target over the second half
+        of the scored steps, in nats (steady-state accuracy).
+        ``overshoot``: largest (KL − target)/target, floored at 0 (0.5 = 50 % above).
+        ``chattering``: Σ |Δ log β| over the second half: how much β still
+        moves once it should have settled (0 for a constant β).
+        ``settling_step``: steps after ``start`` until KL enters the band
+        target·(1 ± band) for good, or ``None`` if it still leaves the band
+        during the last quarter of the scored steps.
+    """
+    try:
+        kl, target, beta = (np.asarray(run[key], dtype=np.float64) for key in ("kl_true", "target", "beta"))
+    except KeyError as err:
+        raise ValueError(f"run is missing {err}; pass the output of simulate_control") from err
+    if not 0 < positive(band, "band") < 1:
+        raise ValueError(f"band must be in (0, 1), got {band}")
+    if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or not 0 <= start <= kl.size - 2:
+        raise ValueError(f"start must be an integer in [0, {kl.size - 2}], got {start!r}")
+    kl, target, beta = kl[start:], target[start:], beta[start:]
+    if not (np.isfinite(target).all() and (target > 0).all()):
+        raise ValueError("run['target'] must be finite and > 0 (a FixedKLController has no target)")
+    late = slice(kl.size // 2, None)
+    outside = np.abs(kl - target) > band * target
+    settling: int | None = int(np.flatnonzero(outside)[-1]) + 1 if outside.any() else 0
+    if settling > 0.75 * kl.size:
+        settling = None  # a visit to the band at the very end is luck, not settling
+    return {
+        "tracking_error": float(np.sqrt(np.mean((kl[late] - target[late]) ** 2))),
+        "overshoot": float(max(0.0, np.max((kl - target) / target))),
+        "chattering": float(np.abs(np.diff(np.log(beta[late]))).sum()),
+        "settling_step": settling,
+    }
