@@ -1,0 +1,131 @@
+"""Lesson 6: two reward models, one that can be fooled and one that judges quality.
+
+* :func:`proxy_reward` is what the policy is trained on. It was meant to reward
+  cheerful text, but it only counts exclamation marks and a few upbeat words, so
+  "!!!!!!!!" beats any real sentence: a reward that can be hacked.
+* :func:`gold_reward` stands in for what we actually want (the "human" judge the
+  proxy imitates): fluent text made of real words, not repeating itself, with a
+  small bonus for being cheerful. The policy never sees it; we only watch it.
+
+Both take a list of texts and return a float64 tensor of shape (len(texts),).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import torch
+
+from .corpus import load_sentences
+
+#: The words the proxy (and, a little, the gold judge) count as upbeat.
+UPBEAT_WORDS = ("great", "good", "fun", "nice", "happy")
+
+_WORD = re.compile(r"[a-z]+")
+
+
+def _check_texts(texts: Sequence[str], name: str = "texts") -> list[str]:
+    if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+        raise ValueError(f"{name} must be a list of strings")
+    if len(texts) == 0:
+        raise ValueError(f"{name} is empty")
+    return list(texts)
+
+
+def upbeat_count(text: str) -> int:
+    """Number of "!" characters plus upbeat words in ``text``."""
+    return text.count("!") + sum(word in UPBEAT_WORDS for word in _WORD.findall(text))
+
+
+def proxy_reward(texts: Sequence[str]) -> torch.Tensor:
+    """The hackable proxy: one point per "!" and per upbeat word.
+
+    Parameters
+    ----------
+    texts : list of str
+
+    Returns
+    -------
+    torch.Tensor, shape (len(texts),), float64
+        Reward in points (unbounded above: 32 exclamation marks score 32).
+    """
+    return torch.tensor([float(upbeat_count(t)) for t in _check_texts(texts)], dtype=torch.float64)
+
+
+@dataclass
+class CharTrigramJudge:
+    """A character trigram model with add-``k`` smoothing, fitted on held-out sentences.
+
+    It never saw the reference model's training text, so its log-likelihood is a
+    second opinion on fluency rather than an echo of the reference.
+    """
+
+    alphabet: str
+    k: float = 0.05
+    counts: Counter = field(default_factory=Counter)
+    context_counts: Counter = field(default_factory=Counter)
+    lexicon: frozenset = frozenset()
+
+    @classmethod
+    def fit(cls, sentences: Sequence[str], alphabet: str, k: float = 0.05) -> "CharTrigramJudge":
+        judge = cls(alphabet=alphabet, k=k)
+        text = "\n\n" + "\n".join(_check_texts(sentences, "sentences")) + "\n"
+        for i in range(2, len(text)):
+            judge.counts[text[i - 2 : i + 1]] += 1
+            judge.context_counts[text[i - 2 : i]] += 1
+        judge.lexicon = frozenset(_WORD.findall(text))
+        return judge
+
+    def next_char_logprob(self, context: str, char: str) -> float:
+        """log p(``char`` | the last two characters of ``context``), in nats."""
+        pair = ("\n\n" + context)[-2:]
+        num = self.counts[pair + char] + self.k
+        return math.log(num / (self.context_counts[pair] + self.k * len(self.alphabet)))
+
+    def loglik_per_char(self, text: str) -> float:
+        """Mean log p(character | two before) over ``text``, in nats per character."""
+        total = sum(self.next_char_logprob(text[:i], text[i]) for i in range(len(text)))
+        return total / max(1, len(text))
+
+
+def default_judge(alphabet: str) -> CharTrigramJudge:
+    """The gold judge fitted on the corpus's held-out sentences."""
+    return CharTrigramJudge.fit(load_sentences("heldout"), alphabet)
+
+
+def gold_reward(texts: Sequence[str], judge: CharTrigramJudge) -> torch.Tensor:
+    """What we really want: fluent, real, varied and (a little) cheerful text.
+
+    ``gold = fluency + real_words − repeats + 0.5·cheerful`` where
+
+    * fluency: the judge's log-likelihood per character (nats, about −0.5 for
+      corpus-like text, below −3 for "!!!!");
+    * real_words: share of words that the judge's sentences contain (0 to 1);
+    * repeats: share of words that repeat an earlier word of the same text (0 to 1);
+    * cheerful: 1 if the text has at least one upbeat word, else 0. Counting it once
+      is the difference from the proxy, which counts every repetition.
+
+    Parameters
+    ----------
+    texts : list of str
+    judge : CharTrigramJudge
+        From :func:`default_judge`.
+
+    Returns
+    -------
+    torch.Tensor, shape (len(texts),), float64
+        Gold score, higher is better (arbitrary units).
+    """
+    scores = []
+    for text in _check_texts(texts):
+        words = text.split()
+        plain = ["".join(_WORD.findall(w)) for w in words]
+        real = sum(p in judge.lexicon for p in plain) / max(1, len(words))
+        repeats = (len(plain) - len(set(plain))) / max(1, len(plain))
+        cheerful = float(any(p in UPBEAT_WORDS for p in plain))
+        scores.append(judge.loglik_per_char(text) + real - repeats + 0.5 * cheerful)
+    return torch.tensor(scores, dtype=torch.float64)
