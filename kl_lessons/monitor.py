@@ -105,7 +105,9 @@ def nonfinite(values: Sequence[float], name: str = "values") -> HealthWarning | 
     )
 
 
-def kl_unbounded(kl_mean: Sequence[float], window: int | None = None, min_t: float = 3.0) -> HealthWarning | None:
+def kl_unbounded(
+    kl_mean: Sequence[float], window: int | None = None, min_t: float = 3.0, min_relative_rise: float = 0.02
+) -> HealthWarning | None:
     """Warn if mean KL is still climbing at the end of the run.
 
     A healthy run starts near 0, rises, then levels off (possibly after an
@@ -116,6 +118,9 @@ def kl_unbounded(kl_mean: Sequence[float], window: int | None = None, min_t: flo
       (by at least ``min_t`` standard errors, estimated from the step-to-step noise);
     * that last-third median is the highest level of the run: above the median of
       every earlier block of the same length.
+
+    * the rise is at least ``min_relative_rise`` of the final level, so a flat
+      plateau whose float noise happens to creep upward is not called a climb.
 
     Medians make a short dip or spike inside the window harmless; the second
     condition separates "still rising" from "recovering after a dip".
@@ -128,10 +133,13 @@ def kl_unbounded(kl_mean: Sequence[float], window: int | None = None, min_t: flo
         Steps examined at the end, ≥ 6; default a quarter of the run.
     min_t : float
         How many standard errors the rise must exceed, > 0.
+    min_relative_rise : float
+        Smallest rise worth a warning, as a fraction of the final level, ≥ 0.
     """
     kl = _series(kl_mean, "kl_mean")
     w = _count(max(6, kl.size // 4) if window is None else window, "window", minimum=6)
     positive(min_t, "min_t")
+    positive(min_relative_rise, "min_relative_rise", allow_zero=True)
     if kl.size < 2 * w:
         return None  # too short to tell the end from the rest
     k = w // 3
@@ -146,7 +154,7 @@ def kl_unbounded(kl_mean: Sequence[float], window: int | None = None, min_t: flo
     earlier = kl[: kl.size - k]
     blocks = earlier[earlier.size % k :].reshape(-1, k)
     highest_before = float(np.median(blocks, axis=1).max())
-    if rise <= min_t * stderr or last <= highest_before:
+    if rise <= min_t * stderr or last <= highest_before or rise < min_relative_rise * abs(last):
         return None
     return HealthWarning(
         "kl_unbounded", kl.size - 1,

@@ -522,3 +522,14 @@ def test_check_horizon_separates_jumpy_slow_and_good() -> None:
     assert check_horizon(3_000).startswith("Too jumpy")
     assert check_horizon(60_000).startswith("Too slow")
     assert "at least one batch" in check_horizon(10)
+
+
+def test_kl_unbounded_ignores_float_creep_on_a_plateau() -> None:
+    from kl_lessons.monitor import kl_unbounded
+
+    # A run that climbed, then sat on a plateau that creeps up by 2e-6 nats a step.
+    climb = np.linspace(0.0, 300.0, 60)
+    plateau = 300.0 + 2e-6 * np.arange(90)
+    assert kl_unbounded(np.concatenate([climb, plateau])) is None
+    # A real, steady climb still fires.
+    assert kl_unbounded(np.linspace(0.0, 50.0, 150)) is not None
