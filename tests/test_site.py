@@ -86,3 +86,12 @@ def test_every_exercise_solution_and_figure_renders(site_dir: Path, site_build: 
         assert figures >= expected["figure"], location
         checked += 1
     assert checked == len(list((ROOT / "notebooks").glob("[0-9]*.ipynb")))
+
+
+def test_lessons_one_to_five_carry_a_kernel_free_widget(site_dir: Path, site_build: tuple[int, str, list[str]]) -> None:
+    # The static site cannot run ipywidgets; each lesson's main explorer must also exist as an {anywidget}.
+    pages = {json.loads(p.read_text()).get("location", ""): p for p in (site_dir / "_build/site/content").glob("*.json")}
+    for number in range(1, 6):
+        (location,) = [loc for loc in pages if loc.startswith(f"/notebooks/0{number}_")]
+        built = _node_types(json.loads(pages[location].read_text())["mdast"], Counter())
+        assert built["anywidget"] >= 1, f"{location} has no {{anywidget}} figure"

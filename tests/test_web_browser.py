@@ -1,0 +1,400 @@
+"""Each web widget, loaded in headless Chromium the way the static site loads it.
+
+A minimal local page imports the module under a hashed name (as MyST copies it), renders it
+into a shadow root with a stub model whose ``save_changes`` throws (as the static site's does),
+moves sliders with the keyboard and by setting their value, and checks the numbers shown
+against :mod:`kl_lessons`. It also records how long one slider update takes (set the value,
+run the widget's handler, lay the page out); the times are written to ``web_latency.json`` in
+pytest's temporary folder and printed, never asserted on.
+
+Runs Debian's ``/usr/bin/chromium`` through Playwright; no browser is downloaded. Without
+Chromium the tests are skipped, unless ``CI=true``, where they fail.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import json
+import os
+import statistics
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pytest
+import torch
+
+from kl_lessons import (
+    AdaptiveKLController,
+    ThresholdKLController,
+    kl_divergence,
+    kl_estimate,
+    kl_penalized_rewards,
+    kl_reward_frontier,
+    tilted_policy,
+)
+from kl_lessons.explorers import OKABE_ITO
+from kl_lessons.web_widgets import MODULES, WEB_DIR, default_model
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+TIMED_MOVES = 60
+KEY_MOVES = 20
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>widget test page</title><link rel="icon" href="data:,"></head>
+<body><main id="host"></main>
+<script>
+// The static site's model: get/set/on work, save_changes (and off/send) throw.
+class StubModel {
+  constructor(state, saveThrows) {
+    this.state = { ...state }; this.target = new EventTarget();
+    this.sets = []; this.saves = 0; this.saveThrows = saveThrows;
+  }
+  get(key) { return this.state[key]; }
+  set(key, value) {
+    this.state[key] = value; this.sets.push([key, value]);
+    this.target.dispatchEvent(new CustomEvent(`change:${key}`));
+    this.target.dispatchEvent(new CustomEvent("change"));
+  }
+  on(name, callback) { this.target.addEventListener(name, callback); }
+  off() { throw new Error("off is not implemented on a static page"); }
+  send() { throw new Error("send is not implemented on a static page"); }
+  save_changes() {
+    this.saves += 1;
+    if (this.saveThrows) throw new Error("save_changes is not implemented on a static page");
+  }
+}
+window.keyTimes = [];
+window.mount = async (url, state, saveThrows) => {
+  window.module = await import(url);
+  const host = document.getElementById("host");
+  const el = document.createElement("div");
+  host.attachShadow({ mode: "open" }).appendChild(el);
+  window.model = new StubModel(state, saveThrows);
+  window.cleanup = window.module.default.render({ model: window.model, el });
+  window.widgetEl = el;
+  // Keyboard moves: from the key press to the widget's update, laid out.
+  let start = 0;
+  el.addEventListener("keydown", () => { start = performance.now(); }, true);
+  const done = () => { document.body.getBoundingClientRect(); window.keyTimes.push(performance.now() - start); };
+  el.addEventListener("input", done);
+  el.addEventListener("change", (e) => { if (e.target.type === "radio") done(); });
+};
+window.readouts = () => Object.fromEntries(
+  Array.from(window.widgetEl.querySelectorAll("[data-readout]"), (n) => [n.dataset.readout, n.textContent]));
+window.slider = (key) => window.widgetEl.querySelector(`input[type=range][data-key="${key}"]`);
+// One programmatic move, timed: set the value, fire "input" (the widget redraws), force layout.
+window.move = (key, value) => {
+  const input = window.slider(key);
+  const start = performance.now();
+  input.value = String(value);
+  input.dispatchEvent(new Event("input", { bubbles: true }));
+  document.body.getBoundingClientRect();
+  return performance.now() - start;
+};
+window.svgState = () => {
+  const svg = window.widgetEl.querySelector("svg");
+  return { markup: svg.outerHTML, count: svg.querySelectorAll("*").length };
+};
+window.tagNodes = () => { window.tagged = Array.from(window.widgetEl.querySelector("svg").querySelectorAll("*")); };
+window.taggedStillThere = () => window.tagged.every((n) => n.isConnected);
+</script></body></html>
+"""
+
+
+# --------------------------------------------------------------------------- fixtures
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{CHROMIUM} is missing and CI=true: install Debian's chromium package")
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); browser tests skipped")
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def end_headers(self) -> None:
+        # Cross-origin isolation gives performance.now() its finest resolution (5 µs, not 100 µs).
+        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+    def log_message(self, *args: Any) -> None:  # keep the test output clean
+        pass
+
+
+def serve_site(root: Path) -> tuple[dict[str, Any], http.server.ThreadingHTTPServer]:
+    """Serve the test page and each module, copied under a hashed name as MyST does, from ``root``."""
+    (root / "index.html").write_text(PAGE)
+    urls = {}
+    for lesson, name in MODULES.items():
+        text = (WEB_DIR / name).read_text()
+        hashed = f"{name[:-3]}-{hashlib.md5(text.encode()).hexdigest()[:12]}.js"
+        (root / hashed).write_text(text)
+        urls[lesson] = f"./{hashed}"
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return {"base": f"http://127.0.0.1:{server.server_port}/index.html", "modules": urls}, server
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    _require_chromium()
+    info, server = serve_site(tmp_path_factory.mktemp("web_site"))
+    yield {**info, "latency": tmp_path_factory.getbasetemp() / "web_latency.json"}
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(site: dict[str, Any]) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_widget(browser: Any, site: dict[str, Any], lesson: int, model: dict[str, Any], save_throws: bool = True):
+    """A fresh page with lesson ``lesson``'s widget mounted; returns (page, list of page errors)."""
+    page = browser.new_page(viewport={"width": 900, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(site["base"])
+    page.evaluate("([url, state, throws]) => mount(url, state, throws)", [site["modules"][lesson], model, save_throws])
+    return page, errors
+
+
+# --------------------------------------------------------------------------- numbers shown vs Python
+def assert_shown(shown: dict[str, str], expected: dict[str, float]) -> None:
+    """Each readout shows its Python value to the digits it prints (half a unit in the last place)."""
+    for key, value in expected.items():
+        text = shown[key].replace("%", "").strip()
+        number = float(text.replace("∞", "inf"))
+        digits = len(text.split(".")[1]) if "." in text else 0
+        if np.isinf(value):
+            assert number == value, (key, text, value)
+            continue
+        assert abs(number - value) <= 0.5 * 10.0**-digits + 1e-9 * max(1.0, abs(value)), (key, text, value)
+
+
+def expected_readouts(lesson: int, state: dict[str, Any], page: Any = None) -> dict[str, float]:
+    """What lesson ``lesson``'s readouts should show for the model ``state``, from kl_lessons."""
+    if lesson == 1:
+        a, b = [state["p_rain"], 1 - state["p_rain"]], [state["q_rain"], 1 - state["q_rain"]]
+        return {"p_rain": state["p_rain"], "q_rain": state["q_rain"],
+                "kl_ab": float(kl_divergence(a, b)), "kl_ba": float(kl_divergence(b, a))}
+    if lesson == 2:
+        ref = torch.tensor(state["ref_probs"], dtype=torch.float64)
+        drift = state["drift"]
+        pi = ref.clone() if drift == 0 else tilted_policy(ref, state["direction"], 1.0 / drift)
+        max_size = 2 ** state["max_log2_size"]
+        # The draws come from the module's own seeded generator; everything after them is Python's.
+        # Each trial's batch is the first sample_size of its max_size draws.
+        tokens = page.evaluate(
+            """([ref, dir, drift, seed, trials, size, n]) => {
+                 const policy = module.driftedPolicy(ref, dir, drift);
+                 const all = module.sampleTokens(policy, module.uniforms(seed, trials * size));
+                 return Array.from({ length: trials }, (_, t) => Array.from(all.subarray(t * size, t * size + n)));
+               }""",
+            [state["ref_probs"], state["direction"], drift, state["seed"], state["trials"], max_size,
+             state["sample_size"]],
+        )
+        tokens = torch.tensor(tokens)
+        out = {"kl_exact": float(kl_divergence(pi, ref)), "batch_size": state["sample_size"], "drift": drift}
+        for name in ("k1", "k2", "k3"):
+            means = kl_estimate(pi.log()[tokens], ref.log()[tokens], name).mean(-1)
+            out |= {f"{name}_mean": float(means.mean()), f"{name}_sd": float(means.std()),
+                    f"{name}_negative": 100 * float((means < 0).double().mean())}
+        return out
+    if lesson == 3:
+        rewards, kl = kl_penalized_rewards(state["scores"], state["logprobs"], state["ref_logprobs"], state["beta"],
+                                           state["mask"], state["estimator"])
+        out = {"beta": state["beta"]}
+        for b, (r, k) in enumerate(zip(rewards.sum(-1).tolist(), kl.sum(-1).tolist())):
+            out |= {f"reward_sum_{b}": r, f"total_{b}": r, f"kl_sum_{b}": k}
+        return out
+    if lesson == 4:
+        pi = tilted_policy(state["ref_probs"], state["rewards"], state["beta"])
+        expected, kl = kl_reward_frontier(state["ref_probs"], state["rewards"], [state["beta"]])
+        return {"beta": state["beta"], "kl": float(kl[0]), "expected_reward": float(expected[0]),
+                "expected_gold": float(pi @ torch.tensor(state["gold"], dtype=torch.float64)),
+                "top_prob": float(pi.max())}
+    from kl_lessons.plant import KLPlant, simulate_control
+
+    out = {"target": state["target"], "horizon": round(state["horizon"])}
+    controllers = {
+        "adaptive": AdaptiveKLController(state["init_beta"], state["target"], state["horizon"]),
+        "threshold": ThresholdKLController(state["init_beta"], state["target"], state["threshold_factor"],
+                                           tuple(state["threshold_bounds"])),
+    }
+    for name, ctl in controllers.items():
+        plant = KLPlant(state["plant_betas"], state["plant_kls"], lag=state["lag"], noise=state["noise"],
+                        batch_size=state["batch_size"], seed=state["seed"], kl0=state["kl0"])
+        run = simulate_control(ctl, plant, state["n_steps"])
+        tail = run["kl_measured"][state["n_steps"] // 2 :]
+        out |= {f"{name}_beta": float(run["beta"][-1]), f"{name}_kl": float(tail.mean()),
+                f"{name}_rms": float(np.sqrt(((tail - state["target"]) ** 2).mean()))}
+    return out
+
+
+def start_model(lesson: int) -> dict[str, Any]:
+    model = default_model(lesson)
+    if lesson == 5:
+        # The browser's noise comes from its own generator, so compare the noise-free loop exactly.
+        model["noise"] = 0.0
+    return model
+
+
+#: Per lesson: (slider moved by setting its value, value in slider units; slider moved by keyboard, key).
+MOVES = {
+    1: ("q_rain", 0.12, "p_rain", "ArrowLeft"),
+    2: ("drift", 1.25, "sample_size", "ArrowRight"),
+    3: ("beta", 0.23, "beta", "PageUp"),
+    4: ("beta", -0.55, "beta", "ArrowRight"),
+    5: ("target", 1.7, "horizon", "ArrowLeft"),
+}
+
+
+# --------------------------------------------------------------------------- tests
+@pytest.mark.parametrize("lesson", sorted(MODULES))
+def test_widget_shows_python_values_before_and_after_slider_moves(
+    browser: Any, site: dict[str, Any], lesson: int
+) -> None:
+    page, errors = open_widget(browser, site, lesson, start_model(lesson))
+    try:
+        state = dict(start_model(lesson))
+        assert_shown(page.evaluate("readouts()"), expected_readouts(lesson, state, page))
+
+        # 1. Set a slider's value and fire "input", as a drag does.
+        key, value, key2, press = MOVES[lesson]
+        before = page.evaluate("svgState()")
+        page.evaluate("tagNodes()")
+        page.evaluate("([k, v]) => move(k, v)", [key, value])
+        state = page.evaluate("model.state")
+        assert state[key] != start_model(lesson)[key], "the move did not reach the model"
+        assert_shown(page.evaluate("readouts()"), expected_readouts(lesson, state, page))
+        after = page.evaluate("svgState()")
+        assert after["markup"] != before["markup"], "the SVG did not change"
+        # The figure was updated in place: same elements, none rebuilt.
+        assert after["count"] == before["count"] and page.evaluate("taggedStillThere()")
+
+        # 2. The keyboard: focus a slider and press a key.
+        old = state[key2]
+        page.focus(f"input[type=range][data-key='{key2}']")
+        page.keyboard.press(press)
+        state = page.evaluate("model.state")
+        assert state[key2] != old, f"{press} did not move {key2}"
+        assert_shown(page.evaluate("readouts()"), expected_readouts(lesson, state, page))
+        # save_changes threw on every move (as on the static site) and nothing surfaced as an error.
+        assert page.evaluate("model.saves") >= 2
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_estimator_choice_is_keyboard_operable(browser: Any, site: dict[str, Any]) -> None:
+    page, errors = open_widget(browser, site, 3, start_model(3))
+    try:
+        page.focus("fieldset[data-key='estimator'] input[value='k1']")
+        page.keyboard.press("ArrowRight")
+        state = page.evaluate("model.state")
+        assert state["estimator"] == "k2"
+        assert_shown(page.evaluate("readouts()"), expected_readouts(3, state))
+        assert errors == []
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("lesson", sorted(MODULES))
+def test_a_change_from_the_kernel_redraws(browser: Any, site: dict[str, Any], lesson: int) -> None:
+    # In JupyterLab, Python can set a trait: the widget must follow, and save_changes must be called on moves.
+    page, errors = open_widget(browser, site, lesson, start_model(lesson), save_throws=False)
+    try:
+        key = MOVES[lesson][0]
+        new = {1: 0.2, 2: 1.5, 3: 0.3, 4: 10**-1.7, 5: 4.5}[lesson]  # each on its slider's grid
+        page.evaluate("([k, v]) => model.set(k, v)", [key, new])
+        state = page.evaluate("model.state")
+        assert_shown(page.evaluate("readouts()"), expected_readouts(lesson, state, page))
+        slider_value = float(page.evaluate("(k) => slider(k).value", key))
+        shown_value = np.log10(new) if lesson == 4 else new
+        assert abs(slider_value - shown_value) < 1e-9
+        page.evaluate("([k, v]) => move(k, v)", [key, page.evaluate("(k) => slider(k).min", key)])
+        assert page.evaluate("model.saves") == 1
+        # Removing the view stops its listeners; the static site's model.off throws, which must not escape.
+        page.evaluate("cleanup()")
+        assert errors == []
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("lesson", sorted(MODULES))
+def test_widget_is_accessible(browser: Any, site: dict[str, Any], lesson: int) -> None:
+    page, errors = open_widget(browser, site, lesson, start_model(lesson))
+    try:
+        report = page.evaluate("""() => {
+          const el = window.widgetEl, svg = el.querySelector("svg");
+          const ranges = Array.from(el.querySelectorAll("input[type=range]"));
+          const named = (ids) => ids.split(" ").map((id) => el.getRootNode().getElementById(id)?.textContent || "");
+          const colours = new Set();
+          for (const node of svg.querySelectorAll("*")) for (const a of ["fill", "stroke"]) {
+            const v = node.getAttribute(a); if (v && v.startsWith("#")) colours.add(v.toUpperCase());
+          }
+          return {
+            ranges: ranges.map((r) => ({ label: Array.from(r.labels, (l) => l.textContent.trim()).join(" "),
+                                         valuetext: r.getAttribute("aria-valuetext"), tabIndex: r.tabIndex,
+                                         readout: el.querySelector(`output[for="${r.id}"]`)?.textContent })),
+            role: svg.getAttribute("role"), names: named(svg.getAttribute("aria-labelledby")),
+            colours: Array.from(colours), live: el.querySelectorAll("[aria-live]").length,
+          };
+        }""")
+        assert report["ranges"], "no slider"
+        for r in report["ranges"]:
+            assert r["label"] and r["valuetext"] and r["readout"] and r["tabIndex"] >= 0, r
+        assert report["role"] == "img" and all(report["names"]), report
+        allowed = {c.upper() for c in OKABE_ITO.values()} | {"#444", "#222"}
+        assert set(report["colours"]) <= allowed, set(report["colours"]) - allowed
+        assert report["live"] >= 1
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_update_latency_is_recorded(browser: Any, site: dict[str, Any]) -> None:
+    """Time slider updates in every module; write the results (no assertion on speed)."""
+    results = {}
+    for lesson in sorted(MODULES):
+        page, errors = open_widget(browser, site, lesson, start_model(lesson))
+        try:
+            key = MOVES[lesson][0]
+            lo, hi, step = (float(page.evaluate(f"(k) => slider(k).{a}", key)) for a in ("min", "max", "step"))
+            values = np.round(np.linspace(lo, hi, TIMED_MOVES) / step) * step
+            page.evaluate("([k, v]) => move(k, v)", [key, float(values[-1])])  # warm-up
+            times = [page.evaluate("([k, v]) => move(k, v)", [key, float(v)]) for v in values]
+            page.evaluate("() => { window.keyTimes = []; }")
+            page.focus(f"input[type=range][data-key='{key}']")
+            page.keyboard.press("Home")
+            for _ in range(KEY_MOVES):
+                page.keyboard.press("ArrowRight")
+            key_times = page.evaluate("keyTimes")[1:]
+            assert len(times) == TIMED_MOVES and len(key_times) == KEY_MOVES
+            results[MODULES[lesson]] = {
+                "slider": key, "moves": len(times), "p50_ms": statistics.median(times),
+                "p90_ms": float(np.quantile(times, 0.9)), "max_ms": max(times),
+                "keyboard_p50_ms": statistics.median(key_times),
+            }
+            assert errors == []
+        finally:
+            page.close()
+    site["latency"].write_text(json.dumps(results, indent=2))
+    print(f"\nslider update time in headless Chromium (written to {site['latency'].name}):")
+    for name, r in results.items():
+        print(f"  {name:24s} p50 {r['p50_ms']:.2f} ms, p90 {r['p90_ms']:.2f} ms, "
+              f"keyboard p50 {r['keyboard_p50_ms']:.2f} ms")
+    assert set(results) == set(MODULES.values())

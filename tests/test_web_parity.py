@@ -1,0 +1,425 @@
+"""The JavaScript widgets in kl_lessons/web are a second implementation of the library's math.
+
+Each module's exported pure functions run under ``node`` on shared fixtures and must agree
+with :mod:`kl_lessons` to 1e-9. The modules are also checked for being self-contained
+(MyST copies each one alone, under a hashed name), and the MyST embed blocks are checked
+to build into ``anywidget`` nodes carrying their JSON model.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from kl_lessons import (
+    AdaptiveKLController,
+    ThresholdKLController,
+    kl_contributions,
+    kl_divergence,
+    kl_estimate,
+    kl_penalized_rewards,
+    kl_reward_frontier,
+    tilted_policy,
+)
+from kl_lessons.web_widgets import MODULES, WEB_DIR, WIDGETS, default_model, embed_block
+
+ROOT = Path(__file__).resolve().parents[1]
+TOL = 1e-9
+
+
+def find_node() -> str | None:
+    """``node`` on the PATH, else the Node.js that mystmd installs for itself, if it did."""
+    found = shutil.which("node")
+    if found:
+        return found
+    try:
+        from mystmd_py.main import NODEENV_VERSION
+        from mystmd_py.nodeenv import find_nodeenv_path
+    except ImportError:
+        return None
+    candidate = Path(find_nodeenv_path(NODEENV_VERSION)) / "bin" / "node"
+    return str(candidate) if candidate.exists() else None
+
+
+NODE = find_node()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _need_node() -> None:
+    if NODE is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("node is missing and CI=true: the parity tests must run in CI")
+        pytest.skip("node (Node.js >= 20) is not installed; parity tests skipped")
+
+
+def run_node(tmp_path: Path, lesson: int, body: str, payload: Any = None) -> Any:
+    """Run ``body`` (a JS function body of ``m`` = the module and ``input``) and return its JSON result.
+
+    The module is copied under a new ``.mjs`` name first, as MyST copies it under a hashed
+    name: a module that imported a sibling file would fail here.
+    """
+    module = tmp_path / f"copy-{MODULES[lesson].replace('.js', '')}-0123abcd.mjs"
+    shutil.copy(WEB_DIR / MODULES[lesson], module)
+    (tmp_path / "input.json").write_text(json.dumps(payload))
+    runner = tmp_path / "runner.mjs"
+    runner.write_text(
+        f"import * as m from {json.dumps(module.as_uri())};\n"
+        "import { readFileSync } from 'node:fs';\n"
+        f"const input = JSON.parse(readFileSync({json.dumps(str(tmp_path / 'input.json'))}, 'utf8'));\n"
+        f"const result = (() => {{ {body} }})();\n"
+        # JSON has no infinity: send non-finite numbers as strings, typed arrays as lists.
+        "const plain = (k, v) => (ArrayBuffer.isView(v) ? Array.from(v)\n"
+        "  : (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));\n"
+        "process.stdout.write(JSON.stringify(result, plain));\n"
+    )
+    done = subprocess.run([NODE, str(runner)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout, parse_constant=float, object_hook=_numbers)
+
+
+def _numbers(obj: dict) -> dict:
+    return {k: _number(v) for k, v in obj.items()}
+
+
+def _number(v: Any) -> Any:
+    if isinstance(v, str) and v in ("Infinity", "-Infinity", "NaN"):
+        return float(v.replace("Infinity", "inf"))
+    if isinstance(v, list):
+        return [_number(x) for x in v]
+    return v
+
+
+def assert_close(js: Any, py: Any, tol: float = TOL) -> None:
+    """Elementwise |js − py| ≤ tol, with infinities required to match exactly."""
+    a = np.asarray(_number(js), dtype=np.float64)
+    b = py.detach().double().numpy() if isinstance(py, torch.Tensor) else np.asarray(py, dtype=np.float64)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    assert np.array_equal(np.isinf(a), np.isinf(b)) and np.array_equal(a[np.isinf(a)], b[np.isinf(b)])
+    finite = np.isfinite(b)
+    assert np.abs(a[finite] - b[finite]).max(initial=0.0) <= tol, np.abs(a[finite] - b[finite]).max()
+
+
+# --------------------------------------------------------------------------- modules themselves
+@pytest.mark.parametrize("lesson", sorted(MODULES))
+def test_module_is_self_contained(lesson: int) -> None:
+    text = (WEB_DIR / MODULES[lesson]).read_text()
+    assert not re.search(r"^\s*import\b|\bimport\s*\(|\brequire\s*\(", text, re.MULTILINE), "modules must not import"
+    assert "export default { render }" in text
+    assert "save_changes()" in text and "try {" in text  # the save is guarded
+
+
+def _kit(text: str) -> str:
+    start = text.index("// ---- shared kit")
+    return text[start : text.index("// ---- the widget ----")]
+
+
+def test_shared_kit_is_identical_in_every_module() -> None:
+    kits = {name: _kit((WEB_DIR / name).read_text()) for name in MODULES.values()}
+    first = next(iter(kits.values()))
+    assert all(kit == first for kit in kits.values()), [n for n, k in kits.items() if k != first]
+
+
+@pytest.mark.parametrize("lesson", sorted(MODULES))
+def test_js_defaults_and_python_model_share_their_keys(tmp_path: Path, lesson: int) -> None:
+    keys = run_node(tmp_path, lesson, "return Object.keys(m.DEFAULTS);")
+    assert sorted(keys) == sorted(default_model(lesson))
+    widget = WIDGETS[lesson]()
+    synced = {name for name in widget.trait_names(sync=True) if not name.startswith("_")}
+    synced -= {"layout", "tabbable", "tooltip"}
+    assert synced == set(default_model(lesson))
+    assert widget.model() == json.loads(json.dumps(default_model(lesson)))
+
+
+# --------------------------------------------------------------------------- lesson 1
+def test_lesson1_kl_and_contributions_match(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    pairs = [([0.7, 0.3], [0.3, 0.7]), ([0.7, 0.3], [0.65, 0.35]), ([1.0, 0.0], [0.5, 0.5]),
+             ([0.5, 0.5], [1.0, 0.0]), ([0.0, 1.0], [0.0, 1.0]), ([0.2, 0.8], [0.2, 0.8])]
+    pairs += [(rng.dirichlet(np.ones(k)).tolist(), rng.dirichlet(np.ones(k)).tolist())
+              for k in (2, 3, 5, 8) for _ in range(6)]
+    out = run_node(tmp_path, 1, "return input.map(([p, q]) => [m.klDivergence(p, q), m.klContributions(p, q)]);", pairs)
+    for (p, q), (kl, terms) in zip(pairs, out):
+        assert_close(kl, kl_divergence(p, q))
+        assert_close(terms, kl_contributions(p, q))
+
+
+def test_lesson1_forecast_is_a_distribution(tmp_path: Path) -> None:
+    out = run_node(tmp_path, 1, "return input.map((p) => m.forecast(p));", [0.0, 0.3, 0.7, 1.0])
+    assert_close(out, [[0.0, 1.0], [0.3, 0.7], [0.7, 0.3], [1.0, 0.0]], tol=1e-15)
+
+
+# --------------------------------------------------------------------------- lesson 2
+def test_lesson2_estimators_match_kl_estimate(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    lp = (-rng.exponential(1.5, 200)).tolist()
+    ref = (np.array(lp) + rng.normal(0, 0.8, 200)).tolist()
+    ref[:3] = lp[:3]  # r = 1 exactly, where k3 is 0
+    body = "return m.ESTIMATORS.map((e) => m.klEstimate(input.lp, input.ref, e));"
+    out = run_node(tmp_path, 2, body, {"lp": lp, "ref": ref})
+    lp_t, ref_t = torch.tensor(lp, dtype=torch.float64), torch.tensor(ref, dtype=torch.float64)
+    for name, values in zip(("k1", "k2", "k3"), out):
+        assert_close(values, kl_estimate(lp_t, ref_t, name))
+
+
+def test_lesson2_policy_and_exact_kl_match(tmp_path: Path) -> None:
+    model = default_model(2)
+    drifts = [0.0, 0.25, 0.5, 1.0, 2.0]
+    body = """return input.drifts.map((d) => {
+      const pi = m.driftedPolicy(input.ref, input.dir, d);
+      return [pi, m.klDivergence(pi, input.ref)];
+    });"""
+    out = run_node(tmp_path, 2, body, {"ref": model["ref_probs"], "dir": model["direction"], "drifts": drifts})
+    ref = torch.tensor(model["ref_probs"], dtype=torch.float64)
+    for drift, (pi, kl) in zip(drifts, out):
+        # π ∝ π_ref·exp(drift·direction) is the tilted policy with β = 1/drift.
+        expected = ref if drift == 0 else tilted_policy(ref, model["direction"], 1 / drift)
+        assert_close(pi, expected)
+        assert_close(kl, kl_divergence(expected, model["ref_probs"]))
+
+
+def test_lesson2_batch_mean_spread_matches_python_on_the_same_draws(tmp_path: Path) -> None:
+    model = {**default_model(2), "trials": 60, "max_log2_size": 7}
+    body = """
+      const sizes = m.batchSizes(input.max_log2_size), maxSize = sizes[sizes.length - 1];
+      const pi = m.driftedPolicy(input.ref_probs, input.direction, input.drift);
+      const tokens = m.sampleTokens(pi, m.uniforms(input.seed, input.trials * maxSize));
+      const logRef = input.ref_probs.map(Math.log);
+      const spread = m.batchMeanSpread(tokens, input.trials, maxSize, pi.map(Math.log), logRef, sizes);
+      return { tokens, sizes, pi, spread };
+    """
+    out = run_node(tmp_path, 2, body, model)
+    pi = torch.tensor(out["pi"], dtype=torch.float64)
+    tokens = torch.tensor(out["tokens"]).reshape(model["trials"], -1)
+    lp, ref = pi.log()[tokens], torch.tensor(model["ref_probs"], dtype=torch.float64).log()[tokens]
+    for name in ("k1", "k2", "k3"):
+        running = kl_estimate(lp, ref, name).cumsum(-1)
+        for k, n in enumerate(out["sizes"]):
+            means = running[:, n - 1] / n
+            got = out["spread"][name][k]
+            assert_close(got["mean"], means.mean())
+            assert_close(got["sd"], means.std())
+            assert_close([got["q10"], got["q90"]], torch.quantile(means, torch.tensor([0.1, 0.9], dtype=torch.float64)))
+            assert_close(got["negative"], (means < 0).double().mean())
+
+
+def test_lesson2_sampler_follows_the_policy(tmp_path: Path) -> None:
+    probs = [0.5, 0.0, 0.3, 0.15, 0.05]
+    n = 100_000
+    body = """const counts = new Array(input.p.length).fill(0);
+      for (const k of m.sampleTokens(input.p, m.uniforms(7, input.n))) counts[k] += 1;
+      return counts;"""
+    out = run_node(tmp_path, 2, body, {"p": probs, "n": n})
+    freq = np.array(out) / n
+    sd = np.sqrt(np.array(probs) * (1 - np.array(probs)) / n)
+    assert out[1] == 0  # a token of probability 0 is never drawn
+    assert (np.abs(freq - probs) <= 5 * sd + 1e-12).all(), freq
+
+
+def test_lesson2_generator_is_seeded(tmp_path: Path) -> None:
+    out = run_node(tmp_path, 2, "return [m.uniforms(3, 1000), m.uniforms(3, 1000), m.uniforms(4, 1000)];")
+    a, b, c = (np.array(x) for x in out)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert ((a >= 0) & (a < 1)).all() and abs(a.mean() - 0.5) < 0.05
+
+
+# --------------------------------------------------------------------------- lesson 3
+def _random_batch(seed: int) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    b, t = 5, 7
+    mask = (rng.random((b, t)) < 0.7).astype(int)
+    mask[:, 0] = 1
+    mask[1] = [1, 0, 1, 0, 0, 1, 0]  # holes in the middle: the last valid token is still the last 1
+    lp = -rng.exponential(1.0, (b, t))
+    return {"scores": rng.normal(0, 1, b).tolist(), "logprobs": lp.tolist(),
+            "ref_logprobs": (lp + rng.normal(0, 0.7, (b, t))).tolist(), "mask": mask.tolist()}
+
+
+@pytest.mark.parametrize("batch", [default_model(3), _random_batch(3)], ids=["cafe", "random"])
+def test_lesson3_shaped_rewards_match(tmp_path: Path, batch: dict[str, Any]) -> None:
+    cases = [(beta, est) for beta in (0.0, 0.05, 0.4, 1.3) for est in ("k1", "k2", "k3")]
+    body = """const b = input.b;
+      return input.cases.map(([beta, est]) =>
+        m.klPenalizedRewards(b.scores, b.logprobs, b.ref_logprobs, beta, b.mask, est));"""
+    out = run_node(tmp_path, 3, body, {"b": batch, "cases": cases})
+    for (beta, est), got in zip(cases, out):
+        rewards, kl = kl_penalized_rewards(
+            batch["scores"], batch["logprobs"], batch["ref_logprobs"], beta, batch["mask"], est
+        )
+        assert_close(got["rewards"], rewards)
+        assert_close(got["kl"], kl)
+
+
+# --------------------------------------------------------------------------- lesson 4
+def _frontier_fixtures() -> list[dict[str, Any]]:
+    toy = default_model(4)
+    rng = np.random.default_rng(4)
+    return [
+        {"ref": toy["ref_probs"], "r": toy["rewards"], "gold": toy["gold"]},
+        {"ref": rng.dirichlet(np.ones(12)).tolist(), "r": rng.normal(0, 2, 12).tolist(),
+         "gold": rng.normal(0, 1, 12).tolist()},
+    ]
+
+
+@pytest.mark.parametrize("case", _frontier_fixtures(), ids=["toy", "random"])
+def test_lesson4_tilted_policy_and_frontier_match(tmp_path: Path, case: dict[str, Any]) -> None:
+    betas = np.logspace(-3, 1, 41).tolist()
+    body = """
+      const f = m.klRewardFrontier(input.ref, input.r, input.betas);
+      const pis = input.betas.map((b) => m.tiltedPolicy(input.ref, input.r, b));
+      return { f, pis, gold: pis.map((pi) => m.expectation(pi, input.gold)), grid: m.logGrid(-3, 1, 41) };
+    """
+    out = run_node(tmp_path, 4, body, {**case, "betas": betas})
+    expected, kl = kl_reward_frontier(case["ref"], case["r"], betas)
+    assert_close(out["f"]["expected"], expected)
+    assert_close(out["f"]["kl"], kl)
+    pis = torch.stack([tilted_policy(case["ref"], case["r"], b) for b in betas])
+    assert_close(out["pis"], pis)
+    assert_close(out["gold"], pis @ torch.tensor(case["gold"], dtype=torch.float64))
+    assert_close(out["grid"], betas, tol=1e-12)
+
+
+def test_lesson4_gold_matches_the_toy_sweep(tmp_path: Path) -> None:
+    from kl_lessons.toy_responses import beta_sweep, make_toy_responses
+
+    model, betas = default_model(4), [0.003, 0.03, 0.1, 0.3, 3.0]
+    body = "return input.betas.map((b) => m.expectation(m.tiltedPolicy(input.ref, input.r, b), input.gold));"
+    payload = {"ref": model["ref_probs"], "r": model["rewards"], "gold": model["gold"], "betas": betas}
+    out = run_node(tmp_path, 4, body, payload)
+    assert_close(out, beta_sweep(make_toy_responses(), betas).gold)
+
+
+# --------------------------------------------------------------------------- lesson 5
+KL_SEQUENCE = [0.01, 0.02, 0.05, 0.1, 0.03, 0.02, 0.2, 0.0, 0.015, 0.04, 0.5, 0.001]
+
+
+def test_lesson5_threshold_controller_matches(tmp_path: Path) -> None:
+    settings = [(0.1, 0.02, 1.5, (0.01, 1.0)), (0.5, 0.05, 2.0, (0.05, 0.6)), (5.0, 0.01, 1.2, (0.02, 2.0))]
+    body = """return input.settings.map(([b, t, f, bounds]) => {
+      const c = new m.ThresholdKLController(b, t, f, bounds);
+      return input.kls.map((k) => c.update(k, 64));
+    });"""
+    out = run_node(tmp_path, 5, body, {"settings": settings, "kls": KL_SEQUENCE})
+    for (beta, target, factor, bounds), got in zip(settings, out):
+        ctl = ThresholdKLController(beta, target, factor, bounds)
+        assert_close(got, [ctl.update(k, 64) for k in KL_SEQUENCE], tol=1e-12)
+
+
+def test_lesson5_adaptive_controller_matches(tmp_path: Path) -> None:
+    settings = [(0.1, 0.02, 10000, 512), (0.05, 0.03, 1000, 1), (1.0, 0.1, 300, 300)]
+    body = """return input.settings.map(([b, t, h, n]) => {
+      const c = new m.AdaptiveKLController(b, t, h);
+      return input.kls.map((k) => c.update(k, n));
+    });"""
+    out = run_node(tmp_path, 5, body, {"settings": settings, "kls": KL_SEQUENCE})
+    for (beta, target, horizon, n), got in zip(settings, out):
+        ctl = AdaptiveKLController(beta, target, horizon)
+        assert_close(got, [ctl.update(k, n) for k in KL_SEQUENCE], tol=1e-12)
+
+
+def test_lesson5_equilibrium_kl_matches_the_plant(tmp_path: Path) -> None:
+    from kl_lessons.plant import equilibrium_kl
+
+    model = default_model(5)
+    betas, kls = model["plant_betas"], model["plant_kls"]
+    probes = np.logspace(-4, 1.5, 57).tolist() + betas  # outside the table, inside it, and at its knots
+    shuffled = np.random.default_rng(5).permutation(len(betas))  # the table may come in any order
+    out = run_node(tmp_path, 5, "return input.probes.map((b) => m.equilibriumKl(b, input.betas, input.kls));",
+                   {"probes": probes, "betas": [betas[i] for i in shuffled], "kls": [kls[i] for i in shuffled]})
+    assert_close(out, [equilibrium_kl(b, betas, kls) for b in probes])
+
+
+@pytest.mark.parametrize("controller", ["adaptive", "threshold"])
+def test_lesson5_noise_free_closed_loop_matches_simulate_control(tmp_path: Path, controller: str) -> None:
+    from kl_lessons.plant import KLPlant, simulate_control
+
+    model = {**default_model(5), "noise": 0.0, "horizon": 2000.0}
+    body = """
+      const p = new m.KLPlant({ betas: input.plant_betas, kls: input.plant_kls, lag: input.lag, noise: 0,
+                                batchSize: input.batch_size, kl0: input.kl0 });
+      const c = input.which === "adaptive" ? new m.AdaptiveKLController(input.init_beta, input.target, input.horizon)
+        : new m.ThresholdKLController(input.init_beta, input.target, input.threshold_factor, input.threshold_bounds);
+      return m.simulateControl(c, p, input.n_steps);
+    """
+    out = run_node(tmp_path, 5, body, {**model, "which": controller})
+    plant = KLPlant(model["plant_betas"], model["plant_kls"], lag=model["lag"], noise=0.0,
+                    batch_size=model["batch_size"], seed=model["seed"], kl0=model["kl0"])
+    if controller == "adaptive":
+        ctl = AdaptiveKLController(model["init_beta"], model["target"], model["horizon"])
+    else:
+        bounds = tuple(model["threshold_bounds"])
+        ctl = ThresholdKLController(model["init_beta"], model["target"], model["threshold_factor"], bounds)
+    ref = simulate_control(ctl, plant, model["n_steps"])
+    assert_close(out["beta"], ref["beta"])
+    assert_close(out["klTrue"], ref["kl_true"])
+    assert_close(out["klMeasured"], ref["kl_measured"])
+
+
+def test_lesson5_noise_has_the_stated_spread(tmp_path: Path) -> None:
+    # With noise, readings scatter around the true KL with sd = noise/√batch_size.
+    body = """
+      const z = m.normalDraws(11, 20000);
+      const p = new m.KLPlant({ betas: [0.1, 1], kls: [2, 2], lag: 1, noise: 4, batchSize: 16, kl0: 2, normals: z });
+      return Array.from({ length: 20000 }, () => p.step(0.5) - 2);
+    """
+    dev = np.array(run_node(tmp_path, 5, body))
+    assert abs(dev.mean()) < 5 * 1.0 / math.sqrt(dev.size)
+    assert abs(dev.std() - 1.0) < 0.03
+
+
+# --------------------------------------------------------------------------- the embed blocks
+def _embed_md_blocks() -> list[str]:
+    text = (WEB_DIR / "EMBED.md").read_text()
+    return re.findall(r"^```\{anywidget\}.*?^```$\n", text, re.MULTILINE | re.DOTALL)
+
+
+def test_embed_md_holds_the_current_blocks() -> None:
+    assert _embed_md_blocks() == [embed_block(lesson) for lesson in sorted(MODULES)]
+
+
+def test_embed_blocks_build_into_anywidget_nodes(tmp_path: Path) -> None:
+    # A project of its own (one probe page, the stand-in theme), so lessons in progress cannot interfere.
+    spec = importlib.util.spec_from_file_location("site_check", ROOT / "scripts" / "site_check.py")
+    site_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(site_check)
+    shutil.copytree(WEB_DIR, tmp_path / "kl_lessons" / "web")
+    (tmp_path / "notebooks").mkdir()
+    # Exactly the cells EMBED.md offers: each widget inside a labelled, captioned figure.
+    cells = re.findall(r"^``````md\n(.*?)^``````$", (WEB_DIR / "EMBED.md").read_text(), re.MULTILINE | re.DOTALL)
+    assert len(cells) == len(MODULES)
+    (tmp_path / "notebooks" / "probe.md").write_text("# Widget probe\n\n" + "\n".join(cells))
+    (tmp_path / "myst.yml").write_text(
+        "version: 1\nproject:\n  title: Widget probe\n  toc:\n    - file: notebooks/probe.md\n"
+        f"site:\n  template: {site_check.STAND_IN}\n"
+    )
+    code, output, warnings = site_check.build(tmp_path)
+    assert code == 0 and not warnings, output
+    nodes, figures = [], []
+    for content in sorted((tmp_path / "_build" / "site" / "content").glob("*.json")):
+        tree = json.loads(content.read_text())
+        nodes += _find(tree, "anywidget")
+        figures += [n for n in _find(tree, "container") if n.get("kind") == "figure"]
+    assert [f["label"] for f in figures] == [f"fig-0{k}-{MODULES[k][:-3].replace('_', '-')}-live" for k in sorted(MODULES)]
+    assert [n["model"] for n in nodes] == [json.loads(json.dumps(default_model(k))) for k in sorted(MODULES)]
+    for node, lesson in zip(nodes, sorted(MODULES)):
+        copied = tmp_path / "_build" / "site" / "public" / node["esm"].lstrip("/")
+        assert copied.read_text() == (WEB_DIR / MODULES[lesson]).read_text()
+
+
+def _find(tree: Any, kind: str) -> list[dict]:
+    if isinstance(tree, dict):
+        found = [tree] if tree.get("type") == kind else []
+        return found + [n for v in tree.values() for n in _find(v, kind)]
+    if isinstance(tree, list):
+        return [n for v in tree for n in _find(v, kind)]
+    return []
