@@ -1,0 +1,269 @@
+"""Lesson 1 in a real browser: JupyterLab runs it, a slider redraws, directives render.
+
+JupyterLab is started on a free local port with a random token, from a temporary
+folder holding a copy of the lesson with its outputs stripped, so everything the
+page shows was made by a live kernel (and the committed notebook is never touched).
+Debian's Chromium (never a browser downloaded by playwright) drives it headless.
+Screenshots land in a temporary folder whose path is printed (see it with ``-s``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+import nbformat
+import psutil
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSON = ROOT / "notebooks" / "01_what_kl_measures.ipynb"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# Generous waits for a slow CI machine. They bound how long a broken run hangs; the
+# test never asserts on how long anything took.
+SERVER_START_S = 120
+WAIT_MS = 90_000
+
+# User settings for the temporary JupyterLab: every cell attached to the page (so all
+# prompts and outputs can be read), no autosave, no news or update checks.
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false", "checkForUpdates": False,
+    },
+}
+
+# True once the notebook is connected to a kernel that is idle. (Before the kernel is
+# connected the toolbar already says "idle", next to "No Kernel".)
+KERNEL_READY = """() => {
+  const status = document.querySelector('.jp-Notebook-ExecutionIndicator');
+  const name = document.querySelector('.jp-Toolbar-kernelName');
+  return status !== null && status.dataset.status === 'idle'
+    && name !== null && name.textContent.trim() !== '' && !name.textContent.includes('No Kernel');
+}"""
+
+# True once Run All has finished (every code cell numbered) or has failed (an error or
+# stderr shown: the cells after an error are never run, so waiting longer is pointless).
+RUN_ALL_FINISHED = """() => {
+  const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')];
+  const failed = document.querySelector('.jp-Notebook [data-mime-type="application/vnd.jupyter.stderr"]');
+  const done = prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+  return prompts.length > 0 && (failed !== null || done);
+}"""
+
+
+def _chromium() -> Path:
+    """Debian's Chromium, or a skip (a failure on CI, where `.ci/run` installs it)."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    reason = f"{CHROMIUM} is missing: install Debian's chromium package (`apt-get install chromium`)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stage(where: Path) -> Path:
+    """Copy the lesson into ``where/notebooks`` without outputs or saved widget state."""
+    assert LESSON.exists(), f"lesson 1 is missing: {LESSON.relative_to(ROOT)}"
+    notebook = nbformat.read(LESSON, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    notebook.metadata.pop("widgets", None)
+    target = where / "notebooks" / LESSON.name
+    target.parent.mkdir(parents=True)
+    nbformat.write(notebook, target)
+    for name, values in LAB_SETTINGS.items():
+        path = where / "lab-settings" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    return target
+
+
+def _wait_until_serving(server: subprocess.Popen, url: str, token: str, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_S
+    request = urllib.request.Request(f"{url}/api/status", headers={"Authorization": f"token {token}"})
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"JupyterLab exited with code {server.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(request, timeout=5):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.5)
+    pytest.fail(f"JupyterLab did not answer within {SERVER_START_S} s:\n{log.read_text()[-3000:]}")
+
+
+def _stop(server: subprocess.Popen, url: str, token: str) -> None:
+    """Shut the server down cleanly, then kill whatever is left of it and its kernels."""
+    try:
+        # Kernels run in sessions of their own, so note them before the server goes.
+        leftovers = psutil.Process(server.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        leftovers = []
+    try:
+        request = urllib.request.Request(
+            f"{url}/api/shutdown", method="POST", headers={"Authorization": f"token {token}"}
+        )
+        urllib.request.urlopen(request, timeout=30).close()
+        server.wait(timeout=30)
+    except (urllib.error.URLError, ConnectionError, TimeoutError, subprocess.TimeoutExpired):
+        pass
+    try:
+        os.killpg(server.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    server.wait(timeout=30)
+    for process in leftovers:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(leftovers, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
+    """A JupyterLab server on a free port: yields (base url, token, lesson path in the lab)."""
+    _chromium()
+    where = tmp_path_factory.mktemp("lab")
+    lesson = _stage(where)
+    port, token = _free_port(), secrets.token_hex(24)
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        # Keep the server's settings, workspaces, secrets and runtime files in the temp folder.
+        "JUPYTERLAB_SETTINGS_DIR": str(where / "lab-settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(where / "lab-workspaces"),
+        "JUPYTER_RUNTIME_DIR": str(where / "runtime"),
+        "JUPYTER_DATA_DIR": str(where / "data"),
+        "JUPYTER_CONFIG_DIR": str(where / "config"),
+    }
+    log = where / "lab.log"
+    with log.open("w") as sink:
+        server = subprocess.Popen(
+            [
+                sys.executable, "-m", "jupyter", "lab", "--no-browser",
+                f"--IdentityProvider.token={token}", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+                "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={where}", "--ServerApp.allow_root=True",
+                "--LabApp.extension_manager=readonly",
+            ],
+            stdout=sink, stderr=subprocess.STDOUT, env=env, cwd=where, start_new_session=True,
+        )
+    try:
+        _wait_until_serving(server, url, token, log)
+        yield url, token, lesson.relative_to(where).as_posix()
+    finally:
+        _stop(server, url, token)
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("lab-screenshots")
+    print(f"\nscreenshots of the JupyterLab run: {folder}")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def page(lab: tuple[str, str, str], shots: Path) -> Iterator[Page]:
+    """Lesson 1 open in JupyterLab, all cells run once in a fresh kernel."""
+    from playwright.sync_api import sync_playwright
+
+    url, token, lesson = lab
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(_chromium()), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(WAIT_MS)
+            page.goto(f"{url}/lab/tree/{lesson}?token={token}")
+            page.wait_for_selector(".jp-Notebook .jp-Cell")
+            page.wait_for_function(KERNEL_READY)
+            page.screenshot(path=shots / "1-opened.png")
+
+            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+            page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
+            page.wait_for_function(RUN_ALL_FINISHED)
+            page.wait_for_function(KERNEL_READY)
+            yield page
+        finally:
+            browser.close()
+
+
+def test_run_all_cells_in_a_fresh_kernel(page: Page, shots: Path) -> None:
+    errors = page.locator('.jp-Notebook [data-mime-type="application/vnd.jupyter.stderr"]')
+    assert errors.count() == 0, "a cell wrote to stderr or raised:\n" + "\n".join(errors.all_inner_texts())
+    prompts = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").all_inner_texts()
+    counts = [int(m.group(1)) for m in (re.search(r"\[(\d+)\]", p) for p in prompts) if m]
+    assert counts == list(range(1, len(prompts) + 1)), f"execution counts {prompts}"
+    page.screenshot(path=shots / "2-ran-all-cells.png")
+
+
+def test_moving_a_slider_redraws_the_explorer(page: Page, shots: Path) -> None:
+    from playwright.sync_api import expect
+
+    explorer = page.locator(".jp-OutputArea-output .widget-vbox:has(> img.kl-explorer-figure)").first
+    explorer.scroll_into_view_if_needed()
+    figure, readout = explorer.locator("img.kl-explorer-figure"), explorer.locator(".widget-html-content").last
+    slider = explorer.locator(".widget-slider").first
+    expect(figure).to_have_attribute("src", re.compile(r"\S"))
+    expect(readout).not_to_be_empty()
+    before = {"src": figure.get_attribute("src"), "readout": readout.inner_text(),
+              "value": slider.locator(".widget-readout").inner_text()}
+    explorer.screenshot(path=shots / "3-explorer-before.png")
+
+    # One step at a time: each key press moves the slider by one step, and the kernel
+    # answers with a new readout, then a new image. Waiting for both before the next
+    # press means the final screenshot shows a figure that matches its readout.
+    handle = slider.locator(".noUi-handle").first
+    for _ in range(3):
+        src, text = figure.get_attribute("src"), readout.inner_text()
+        handle.press("ArrowRight")
+        expect(readout).not_to_have_text(text)
+        expect(figure).not_to_have_attribute("src", src)
+
+    after = float(slider.locator(".widget-readout").inner_text())
+    assert after > float(before["value"]), f"the slider did not move right: {before['value']} -> {after}"
+    assert readout.inner_text() != before["readout"]
+    explorer.screenshot(path=shots / "4-explorer-after.png")
+
+
+def test_exercise_directives_are_rendered_by_jupyterlab_myst(page: Page, shots: Path) -> None:
+    from playwright.sync_api import expect
+
+    rendered = page.locator(".jp-MarkdownCell .myst")
+    expect(rendered.first, "no markdown cell was rendered by jupyterlab-myst").to_be_attached()
+    raw = [text for text in rendered.all_inner_texts() if re.search(r"\{(exercise|solution)\}|```", text)]
+    assert not raw, f"directives shown as raw text: {raw}"
+
+    exercise = page.locator(".jp-MarkdownCell aside.myst-exercise").first
+    expect(exercise, "no exercise directive was rendered").to_be_attached()
+    exercise.scroll_into_view_if_needed()
+    expect(exercise.locator(".myst-exercise-title")).to_contain_text("Exercise")
+    solution = page.locator(".jp-MarkdownCell details.myst-exercise").first
+    expect(solution).to_have_js_property("open", False)
+    solution.locator("summary").click()
+    expect(solution).to_have_js_property("open", True)
+    solution.scroll_into_view_if_needed()
+    page.screenshot(path=shots / "5-exercise-rendered.png")
