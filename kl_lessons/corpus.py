@@ -33,23 +33,22 @@ _THINGS = ["red ball", "warm coat", "new book", "green apple", "big boat", "soft
 _DAYS = ["great", "good", "long", "cold", "nice", "rainy", "fun", "busy"]
 
 
+#: The grammar's sentence shapes: a pattern, the word list each "{}" is drawn from (in order), and
+#: the closing mark. The list order matters: a seed picks shapes by position.
+_TEMPLATES = (
+    ("{} {} {} {}", (_SUBJECTS, _VERBS, _PLACES, _TIMES), "."),
+    ("{} is {} today", (_SUBJECTS, _ADJECTIVES), "."),
+    ("{} likes the {}", (_SUBJECTS, _THINGS), "."),
+    ("it was a {} day at {}", (_DAYS, _PLACES), "."),
+    ("did {} see the {}", (_SUBJECTS, _THINGS), "?"),
+    ("we had fun at {}", (_PLACES,), "."),
+    ("{} found a {} near {}", (_SUBJECTS, _THINGS, _PLACES), "."),
+)
+
+
 def _sentence(rng: random.Random) -> str:
-    c = rng.choice
-    template = rng.randrange(7)
-    if template == 0:
-        words, end = f"{c(_SUBJECTS)} {c(_VERBS)} {c(_PLACES)} {c(_TIMES)}", "."
-    elif template == 1:
-        words, end = f"{c(_SUBJECTS)} is {c(_ADJECTIVES)} today", "."
-    elif template == 2:
-        words, end = f"{c(_SUBJECTS)} likes the {c(_THINGS)}", "."
-    elif template == 3:
-        words, end = f"it was a {c(_DAYS)} day at {c(_PLACES)}", "."
-    elif template == 4:
-        words, end = f"did {c(_SUBJECTS)} see the {c(_THINGS)}", "?"
-    elif template == 5:
-        words, end = f"we had fun at {c(_PLACES)}", "."
-    else:
-        words, end = f"{c(_SUBJECTS)} found a {c(_THINGS)} near {c(_PLACES)}", "."
+    pattern, slots, end = _TEMPLATES[rng.randrange(len(_TEMPLATES))]
+    words = pattern.format(*[rng.choice(options) for options in slots])
     # A few sentences shout: the reference model knows "!" exists, but it is rare.
     if end == "." and rng.random() < 0.08:
         end = "!"

@@ -23,7 +23,7 @@ from typing import Literal
 import torch
 
 from ._validate import as_probs, as_tensor, positive
-from .estimators import check_estimator
+from .estimators import check_estimator, kl_estimate
 from .types import ArrayLike
 
 #: Where the KL estimate enters training: the reward (score function) or the loss (differentiated directly).
@@ -60,16 +60,6 @@ def _check_samples(samples: ArrayLike, num_outcomes: int) -> torch.Tensor:
     return y
 
 
-def _estimate(logp: torch.Tensor, ref_logp: torch.Tensor, estimator: str) -> torch.Tensor:
-    """k1, k2 or k3 written with differentiable operations (``kl_estimate`` detaches its inputs)."""
-    log_r = ref_logp - logp
-    if estimator == "k1":
-        return -log_r
-    if estimator == "k2":
-        return 0.5 * log_r**2
-    return torch.expm1(log_r) - log_r
-
-
 def _check_placement(placement: str, estimator: str) -> None:
     if placement not in PLACEMENTS:
         raise ValueError(f"placement must be one of {PLACEMENTS}, got {placement!r}")
@@ -83,7 +73,7 @@ def _per_sample_gradients(
     # Each sample gets its own copy of the logits, so one backward pass returns one gradient per sample.
     copies = theta.expand(y.numel(), -1).clone().requires_grad_(True)
     logp = torch.log_softmax(copies, -1).gather(-1, y.unsqueeze(-1)).squeeze(-1)
-    k = _estimate(logp, log_ref[y], estimator)
+    k = kl_estimate(logp, log_ref[y], estimator)  # autograd flows through it, as the loss placement needs
     # In the reward, k is a number (detached): only log π(y) carries the gradient.
     surrogate = k.detach() * logp if placement == "reward" else k
     (grads,) = torch.autograd.grad(surrogate.sum(), copies)
@@ -93,6 +83,22 @@ def _per_sample_gradients(
 def _expected_gradient(theta: torch.Tensor, log_ref: torch.Tensor, placement: str, estimator: str) -> torch.Tensor:
     every_outcome = torch.arange(theta.numel())
     return torch.softmax(theta, -1) @ _per_sample_gradients(theta, log_ref, every_outcome, placement, estimator)
+
+
+def _exact_kl_gradient(logits: ArrayLike, ref_probs: ArrayLike, *, policy_first: bool) -> torch.Tensor:
+    """∇θ of the exact KL(π_θ‖π_ref) (``policy_first``) or KL(π_ref‖π_θ), by autograd."""
+    theta, ref = _logits_and_ref(logits, ref_probs)
+    theta = theta.clone().requires_grad_(True)
+    logp, log_ref = torch.log_softmax(theta, -1), ref.log()
+    # KL(P‖Q) is the exact P-weighted mean of k1 = log p − log q. It is built from log-probabilities
+    # rather than with kl_divergence, which takes probabilities: once softmax underflows to 0
+    # (logit gaps beyond about 745) its gradient turns NaN, while log_softmax keeps it finite.
+    if policy_first:
+        kl = (logp.exp() * kl_estimate(logp, log_ref, "k1")).sum()
+    else:
+        kl = (ref * kl_estimate(log_ref, logp, "k1")).sum()
+    (grad,) = torch.autograd.grad(kl, theta)
+    return grad
 
 
 def draw_samples(logits: ArrayLike, n: int, seed: int = 0) -> torch.Tensor:
@@ -137,12 +143,7 @@ def reverse_kl_gradient(logits: ArrayLike, ref_probs: ArrayLike) -> torch.Tensor
         The gradient in nats per unit of logit. In closed form it is
         π ⊙ (ℓ − KL) with ℓ = log π − log π_ref.
     """
-    theta, ref = _logits_and_ref(logits, ref_probs)
-    theta = theta.clone().requires_grad_(True)
-    logp = torch.log_softmax(theta, -1)
-    kl = (logp.exp() * (logp - ref.log())).sum()
-    (grad,) = torch.autograd.grad(kl, theta)
-    return grad
+    return _exact_kl_gradient(logits, ref_probs, policy_first=True)
 
 
 def forward_kl_gradient(logits: ArrayLike, ref_probs: ArrayLike) -> torch.Tensor:
@@ -160,12 +161,7 @@ def forward_kl_gradient(logits: ArrayLike, ref_probs: ArrayLike) -> torch.Tensor
     torch.Tensor, shape (K,), float64
         The gradient in nats per unit of logit; in closed form π_θ − π_ref.
     """
-    theta, ref = _logits_and_ref(logits, ref_probs)
-    theta = theta.clone().requires_grad_(True)
-    logp = torch.log_softmax(theta, -1)
-    kl = (ref * (ref.log() - logp)).sum()
-    (grad,) = torch.autograd.grad(kl, theta)
-    return grad
+    return _exact_kl_gradient(logits, ref_probs, policy_first=False)
 
 
 def estimator_gradients(

@@ -222,10 +222,7 @@ def best_of_n_policy(ref_probs: ArrayLike, rewards: ArrayLike, n: int, *, tie_at
     torch.Tensor, shape (K,), float64
         π_bon, sums to one.
     """
-    ref = as_probs(ref_probs, "ref_probs")
-    r = as_tensor(rewards, "rewards").to(torch.float64)
-    if ref.ndim != 1 or ref.shape != r.shape:
-        raise ValueError(f"ref_probs and rewards must share one shape (K,), got {tuple(ref.shape)}, {tuple(r.shape)}")
+    ref, r = _ref_and_rewards(ref_probs, rewards)
     n_int = _count(n, "n")
     atol = positive(tie_atol, "tie_atol", allow_zero=True)
     order = torch.argsort(r, stable=True)
@@ -283,10 +280,7 @@ def mirror_descent_iterates(
     torch.Tensor, shape (T + 1, K), float64
         Row t is π_t; row 0 is π_ref.
     """
-    ref = as_probs(ref_probs, "ref_probs")
-    r = as_tensor(rewards, "rewards").to(torch.float64)
-    if ref.ndim != 1 or ref.shape != r.shape:
-        raise ValueError(f"ref_probs and rewards must share one shape (K,), got {tuple(ref.shape)}, {tuple(r.shape)}")
+    ref, r = _ref_and_rewards(ref_probs, rewards)
     eta = positive(step_size, "step_size")
     beta = positive(kl_coef, "kl_coef", allow_zero=True)
     steps = _count(n_steps, "n_steps", minimum=0)
@@ -325,6 +319,15 @@ def toy_frontier_table(betas: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
     """
     b = _betas(betas)
     return b, beta_sweep(make_toy_responses(), b).kl
+
+
+def _ref_and_rewards(ref_probs: ArrayLike, rewards: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
+    """π_ref and the rewards of the same K replies, as float64 vectors of shape (K,)."""
+    ref = as_probs(ref_probs, "ref_probs")
+    r = as_tensor(rewards, "rewards").to(torch.float64)
+    if ref.ndim != 1 or ref.shape != r.shape:
+        raise ValueError(f"ref_probs and rewards must share one shape (K,), got {tuple(ref.shape)}, {tuple(r.shape)}")
+    return ref, r
 
 
 def _betas(betas: ArrayLike) -> torch.Tensor:

@@ -78,6 +78,18 @@ def test_exact_gradients_match_torch_distributions_and_closed_forms(policy: tupl
     torch.testing.assert_close(fwd, pi - ref)
 
 
+def test_exact_gradients_stay_finite_when_the_softmax_underflows() -> None:
+    # A logit gap of 800 makes softmax return exact zeros; working in log-probabilities keeps the
+    # gradients finite and equal to their closed forms (π is then one-hot, so KL(π‖π_ref) = −log π_ref(0)).
+    logits = torch.tensor([800.0, 0.0, 0.0, 0.0], dtype=torch.float64)
+    pi = torch.softmax(logits, -1)
+    assert float(pi[1:].sum()) == 0.0
+    kl = -math.log(float(REF[0]))
+    log_ratio = torch.log_softmax(logits, -1) - REF.log()
+    torch.testing.assert_close(reverse_kl_gradient(logits, REF), pi * (log_ratio - kl))
+    torch.testing.assert_close(forward_kl_gradient(logits, REF), pi - REF)
+
+
 # --- what each placement follows in expectation (exact sums over outcomes) --------------------
 
 

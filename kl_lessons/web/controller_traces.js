@@ -134,7 +134,7 @@ export function settledStats(klMeasured, target) {
   return { mean, rms };
 }
 
-// ---- shared kit (kept identical in every module of this folder) ----
+// ---- kit.js (generated copy: edit kit.js, then run python scripts/sync_web_kit.py) ----
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const OKABE_ITO = {
@@ -374,6 +374,18 @@ function readoutSpan(parent, key) {
   return html(parent, "span", { "data-readout": key });
 }
 
+/** Every key of `defaults`, read from the model; a key the model lacks (or holds as null) keeps its default. */
+function readModel(model, defaults) {
+  const state = {};
+  for (const [key, fallback] of Object.entries(defaults)) {
+    const value = model.get(key);
+    state[key] = value === undefined || value === null ? fallback : value;
+  }
+  return state;
+}
+
+// ---- end of the kit.js copy ----
+
 // ---- the widget ----
 
 export const DEFAULTS = {
@@ -396,15 +408,9 @@ const RUNS = {
   threshold: { colour: OKABE_ITO.vermillion, dash: "6 3", name: "threshold (×1.5 / ÷1.5)", short: "threshold" },
 };
 
-function modelValue(model, key) {
-  const value = model.get(key);
-  return value === undefined || value === null ? DEFAULTS[key] : value;
-}
-
 function render({ model, el }) {
-  const state = {};
+  const state = readModel(model, DEFAULTS);
   const cleanups = []; // how to stop listening to the model when the view goes
-  for (const key of Object.keys(DEFAULTS)) state[key] = modelValue(model, key);
   const n = state.n_steps;
   // Both controllers see the same noise, fixed once, so moving a slider changes only the control.
   const normals = normalDraws(state.seed, n);

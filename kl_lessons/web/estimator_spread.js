@@ -125,7 +125,7 @@ export function batchMeanSpread(tokens, trials, maxSize, logPolicy, logRef, size
   return result;
 }
 
-// ---- shared kit (kept identical in every module of this folder) ----
+// ---- kit.js (generated copy: edit kit.js, then run python scripts/sync_web_kit.py) ----
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const OKABE_ITO = {
@@ -365,6 +365,18 @@ function readoutSpan(parent, key) {
   return html(parent, "span", { "data-readout": key });
 }
 
+/** Every key of `defaults`, read from the model; a key the model lacks (or holds as null) keeps its default. */
+function readModel(model, defaults) {
+  const state = {};
+  for (const [key, fallback] of Object.entries(defaults)) {
+    const value = model.get(key);
+    state[key] = value === undefined || value === null ? fallback : value;
+  }
+  return state;
+}
+
+// ---- end of the kit.js copy ----
+
 // ---- the widget ----
 
 export const DEFAULTS = {
@@ -382,15 +394,9 @@ const STYLE = {
   k3: { colour: OKABE_ITO.green, dash: "2 3", name: "k3 = (r−1) − log r" },
 };
 
-function modelValue(model, key) {
-  const value = model.get(key);
-  return value === undefined || value === null ? DEFAULTS[key] : value;
-}
-
 function render({ model, el }) {
-  const state = {};
+  const state = readModel(model, DEFAULTS);
   const cleanups = []; // how to stop listening to the model when the view goes
-  for (const key of Object.keys(DEFAULTS)) state[key] = modelValue(model, key);
   const sizes = batchSizes(state.max_log2_size);
   const maxSize = sizes[sizes.length - 1];
   const draws = uniforms(state.seed, state.trials * maxSize); // common random numbers: smooth as drift moves

@@ -60,7 +60,7 @@ export function logGrid(lo, hi, count) {
   return Array.from({ length: count }, (_, i) => 10 ** (lo + ((hi - lo) * i) / (count - 1)));
 }
 
-// ---- shared kit (kept identical in every module of this folder) ----
+// ---- kit.js (generated copy: edit kit.js, then run python scripts/sync_web_kit.py) ----
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const OKABE_ITO = {
@@ -300,6 +300,18 @@ function readoutSpan(parent, key) {
   return html(parent, "span", { "data-readout": key });
 }
 
+/** Every key of `defaults`, read from the model; a key the model lacks (or holds as null) keeps its default. */
+function readModel(model, defaults) {
+  const state = {};
+  for (const [key, fallback] of Object.entries(defaults)) {
+    const value = model.get(key);
+    state[key] = value === undefined || value === null ? fallback : value;
+  }
+  return state;
+}
+
+// ---- end of the kit.js copy ----
+
 // ---- the widget ----
 
 export const DEFAULTS = {
@@ -318,15 +330,9 @@ const MARK_STYLES = [
   [OKABE_ITO.vermillion, "cross"], [OKABE_ITO.purple, "dots"], [OKABE_ITO.green, "diagonal"],
 ];
 
-function modelValue(model, key) {
-  const value = model.get(key);
-  return value === undefined || value === null ? DEFAULTS[key] : value;
-}
-
 function render({ model, el }) {
-  const state = {};
+  const state = readModel(model, DEFAULTS);
   const cleanups = []; // how to stop listening to the model when the view goes
-  for (const key of Object.keys(DEFAULTS)) state[key] = modelValue(model, key);
   const { labels, marks, ref_probs: ref, rewards, gold } = state;
   const [logLo, logHi] = state.log10_beta_range;
   const K = ref.length;

@@ -1,0 +1,255 @@
+// The shared kit of the kernel-free widgets: SVG and DOM helpers, Okabe–Ito colours, the common
+// CSS, axes, fill patterns, sliders and radio buttons bound to the anywidget model.
+//
+// This file is not a widget and is never embedded. MyST copies each widget module alone, under a
+// hashed name, so a module cannot import it; instead every module in this folder carries a copy of
+// everything below this comment, between its "kit.js" begin and end markers. Edit the kit here,
+// then run `python scripts/sync_web_kit.py`; tests/test_web_kit.py fails while a copy is stale.
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const OKABE_ITO = {
+  orange: "#E69F00", sky: "#56B4E9", green: "#009E73", yellow: "#F0E442",
+  blue: "#0072B2", vermillion: "#D55E00", purple: "#CC79A7", black: "#000000", grey: "#999999",
+};
+const KIT_CSS = `
+.kl-widget { font: 14px/1.4 system-ui, sans-serif; color: #222; background: #fff; color-scheme: light;
+  max-width: 700px; padding: 0.5em; border-radius: 4px; }
+.kl-widget .kl-controls { display: flex; flex-wrap: wrap; gap: 0.4em 1.5em; margin-bottom: 0.4em; }
+.kl-widget .kl-control { display: flex; align-items: center; gap: 0.5em; }
+.kl-widget .kl-control input[type=range] { width: 11em; accent-color: #0072B2; }
+.kl-widget .kl-control input:focus-visible { outline: 3px solid #E69F00; outline-offset: 2px; }
+.kl-widget .kl-value { font-variant-numeric: tabular-nums; min-width: 4.5em; font-weight: 600; }
+.kl-widget fieldset { border: none; margin: 0; padding: 0; display: flex; gap: 0.6em; align-items: center; }
+.kl-widget legend { float: left; margin-right: 0.5em; }
+.kl-widget svg { width: 100%; height: auto; display: block; }
+.kl-widget svg text { font: 11px system-ui, sans-serif; fill: #222; }
+.kl-widget svg .kl-title { font-size: 12.5px; font-weight: 600; }
+.kl-widget .kl-readout { font-variant-numeric: tabular-nums; margin-top: 0.3em; }
+.kl-widget .kl-readout b { font-weight: 600; }
+.kl-widget .kl-readout p { margin: 0.2em 0; }
+.kl-widget table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+.kl-widget th, .kl-widget td { padding: 0.1em 1em 0.1em 0; text-align: right; }
+.kl-widget th[scope=row] { text-align: left; }
+`;
+let kitCounter = 0;
+
+function uniqueId(prefix) {
+  kitCounter += 1;
+  return `${prefix}-${kitCounter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+function setAttrs(node, attrs) {
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+  return node;
+}
+
+function svg(parent, tag, attrs = {}) {
+  const node = setAttrs(document.createElementNS(SVG_NS, tag), attrs);
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+function html(parent, tag, attrs = {}, text = "") {
+  const node = setAttrs(document.createElement(tag), attrs);
+  if (text) node.textContent = text;
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+/** A number as text: fixed decimals, "∞" for infinity, and never "-0.000". */
+function fmt(x, digits) {
+  if (x === Infinity) return "∞";
+  if (x === -Infinity) return "-∞";
+  if (Number.isNaN(x)) return "NaN";
+  const text = x.toFixed(digits);
+  return Number(text) === 0 ? (0).toFixed(digits) : text;
+}
+
+function linear(d0, d1, r0, r1) {
+  const k = (r1 - r0) / (d1 - d0);
+  return (x) => r0 + (x - d0) * k;
+}
+
+/** About `count` round tick values (steps of 1, 2 or 5 × 10^k) covering [lo, hi]. */
+function niceTicks(lo, hi, count) {
+  const raw = (hi - lo) / Math.max(1, count);
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) || 10 * power;
+  const ticks = [];
+  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) ticks.push(Math.abs(t) < step * 1e-9 ? 0 : t);
+  return ticks;
+}
+
+/**
+ * Listen for `change:<key>` and return a function that stops listening. The static site's
+ * model.off throws (it cannot unsubscribe), so there the listener simply lives with the page.
+ */
+function listen(model, key, callback) {
+  const event = `change:${key}`;
+  model.on(event, callback);
+  return () => {
+    try {
+      model.off(event, callback);
+    } catch (err) {
+      // Static MyST page: nothing to unsubscribe from once the page goes.
+    }
+  };
+}
+
+/** The model's save_changes throws on the static site (no kernel to sync with): ignore that there. */
+function syncToModel(model, key, value) {
+  try {
+    model.set(key, value);
+    model.save_changes();
+  } catch (err) {
+    // Static MyST page: the value lives only in this page, which is all a reader needs.
+  }
+}
+
+function mountWidget(el, className) {
+  const root = html(null, "div", { class: `kl-widget ${className}` });
+  html(root, "style", {}, KIT_CSS);
+  el.appendChild(root);
+  return root;
+}
+
+function makeFigure(parent, width, height, title, description) {
+  const titleId = uniqueId("kl-title");
+  const descId = uniqueId("kl-desc");
+  const figure = svg(parent, "svg", {
+    viewBox: `0 0 ${width} ${height}`, role: "img", "aria-labelledby": `${titleId} ${descId}`,
+  });
+  svg(figure, "title", { id: titleId }).textContent = title;
+  const desc = svg(figure, "desc", { id: descId });
+  desc.textContent = description;
+  return { figure, desc };
+}
+
+/**
+ * A fill pattern (`url(#id)`): "diagonal", "cross" or "dots" marks over a tint of `colour`
+ * (a pale tint with coloured marks, or with `solid` the full colour with dark marks),
+ * so that series differ by more than colour alone.
+ */
+function hatchPattern(defs, colour, { kind = "diagonal", solid = false } = {}) {
+  const id = uniqueId("kl-hatch");
+  const turned = kind === "dots" ? {} : { patternTransform: "rotate(45)" };
+  const pattern = svg(defs, "pattern", { id, width: 6, height: 6, patternUnits: "userSpaceOnUse", ...turned });
+  svg(pattern, "rect", { width: 6, height: 6, fill: colour, "fill-opacity": solid ? 1 : 0.25 });
+  const ink = solid ? { colour: "#000000", opacity: 0.6, width: 1.2 } : { colour, opacity: 1, width: 2.5 };
+  if (kind === "dots") {
+    svg(pattern, "circle", { cx: 3, cy: 3, r: 1.2, fill: ink.colour, "fill-opacity": ink.opacity });
+  } else {
+    const line = { stroke: ink.colour, "stroke-opacity": ink.opacity, "stroke-width": ink.width };
+    svg(pattern, "line", { x1: 0, y1: 0, x2: 0, y2: 6, ...line });
+    if (kind === "cross") svg(pattern, "line", { x1: 0, y1: 3, x2: 6, y2: 3, ...line });
+  }
+  return `url(#${id})`;
+}
+
+/** A pool of tick marks and labels along one axis, moved by changing attributes (never rebuilt). */
+function makeAxis(parent, { orient, at, from, to, count }) {
+  const group = svg(parent, "g", { class: "kl-axis", "aria-hidden": "true" });
+  const vertical = orient === "left";
+  svg(group, "line", vertical ? { x1: at, x2: at, y1: from, y2: to, stroke: "#444" } : { y1: at, y2: at, x1: from, x2: to, stroke: "#444" });
+  const items = [];
+  for (let i = 0; i < count; i += 1) {
+    const line = svg(group, "line", { stroke: "#444", visibility: "hidden" });
+    const label = svg(group, "text", vertical
+      ? { x: at - 6, "text-anchor": "end", "dominant-baseline": "middle", visibility: "hidden" }
+      : { y: at + 14, "text-anchor": "middle", visibility: "hidden" });
+    items.push({ line, label });
+  }
+  return {
+    update(ticks, position, format) {
+      items.forEach(({ line, label }, i) => {
+        if (i >= ticks.length) {
+          line.setAttribute("visibility", "hidden");
+          label.setAttribute("visibility", "hidden");
+          return;
+        }
+        const p = position(ticks[i]);
+        setAttrs(line, vertical ? { x1: at - 4, x2: at, y1: p, y2: p, visibility: "visible" } : { x1: p, x2: p, y1: at, y2: at + 4, visibility: "visible" });
+        setAttrs(label, vertical ? { y: p, visibility: "visible" } : { x: p, visibility: "visible" });
+        label.textContent = format(ticks[i]);
+      });
+    },
+  };
+}
+
+/**
+ * A labelled, keyboard-operable range slider bound to one model key.
+ * `toSlider`/`fromSlider` map model units to slider units (e.g. log10 β); `text` formats the model value.
+ */
+function bindSlider(model, state, parent, key, spec, redraw, cleanups) {
+  const { label, min, max, step, text, toSlider = (v) => v, fromSlider = (v) => v } = spec;
+  const id = uniqueId(`kl-${key}`);
+  const row = html(parent, "div", { class: "kl-control" });
+  html(row, "label", { for: id }, label);
+  const input = html(row, "input", { type: "range", id, min, max, step, "data-key": key });
+  input.value = String(toSlider(state[key]));
+  const output = html(row, "output", { for: id, class: "kl-value", "data-readout": key });
+  const show = () => {
+    const shown = text(state[key]);
+    output.textContent = shown;
+    input.setAttribute("aria-valuetext", shown);
+  };
+  show();
+  input.addEventListener("input", () => {
+    state[key] = fromSlider(Number(input.value));
+    show();
+    redraw(key);
+    syncToModel(model, key, state[key]);
+  });
+  // A change made elsewhere (Python in JupyterLab) moves the slider and redraws.
+  cleanups.push(listen(model, key, () => {
+    const value = model.get(key);
+    if (value === state[key]) return;
+    state[key] = value;
+    input.value = String(toSlider(value));
+    show();
+    redraw(key);
+  }));
+  return input;
+}
+
+/** A labelled group of radio buttons bound to one model key (arrow keys move between them). */
+function bindChoice(model, state, parent, key, { label, options }, redraw, cleanups) {
+  const name = uniqueId(`kl-${key}`);
+  const group = html(parent, "fieldset", { class: "kl-control", "data-key": key });
+  html(group, "legend", {}, label);
+  const inputs = options.map((option) => {
+    const id = uniqueId(`kl-${key}-${option}`);
+    const input = html(group, "input", { type: "radio", name, id, value: option });
+    input.checked = option === state[key];
+    html(group, "label", { for: id }, option);
+    input.addEventListener("change", () => {
+      if (!input.checked) return;
+      state[key] = option;
+      redraw(key);
+      syncToModel(model, key, option);
+    });
+    return input;
+  });
+  cleanups.push(listen(model, key, () => {
+    const value = model.get(key);
+    if (value === state[key]) return;
+    state[key] = value;
+    inputs.forEach((input) => { input.checked = input.value === value; });
+    redraw(key);
+  }));
+  return inputs;
+}
+
+function readoutSpan(parent, key) {
+  return html(parent, "span", { "data-readout": key });
+}
+
+/** Every key of `defaults`, read from the model; a key the model lacks (or holds as null) keeps its default. */
+function readModel(model, defaults) {
+  const state = {};
+  for (const [key, fallback] of Object.entries(defaults)) {
+    const value = model.get(key);
+    state[key] = value === undefined || value === null ? fallback : value;
+  }
+  return state;
+}
