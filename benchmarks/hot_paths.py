@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing as mp
-import resource
 import statistics
 import time
 from typing import Callable
@@ -96,21 +95,28 @@ CASES = {
 def _peak_child(name: str, queue: mp.Queue) -> None:
     make, call, *_ = CASES[name]
     x = make()
-    before_kib = _current_rss_kib()
+    before = _status_kib("VmRSS")
+    _reset_peak()
     call(x)
-    # ru_maxrss is the high-water mark (KiB on Linux); subtract what was resident before the call.
-    queue.put(max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before_kib) / 1024)
+    queue.put(max(0, _status_kib("VmHWM") - before) / 1024)
 
 
-def _current_rss_kib() -> int:
+def _status_kib(field: str) -> int:
     for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def _reset_peak() -> None:
+    # Writing 5 to clear_refs resets the high-water mark VmHWM (Linux 4.0+); ru_maxrss cannot be
+    # reset and even survives exec, so it would report the parent's peak.
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
 
 
 def peak_mib(name: str) -> float:
-    """Growth of peak resident memory during one call, in MiB, measured in a fresh process."""
+    """Peak resident memory a call adds above what was resident before it, in MiB (a fresh process)."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     child = ctx.Process(target=_peak_child, args=(name, queue))
