@@ -21,22 +21,27 @@ EXPLORERS = [
     ("03", "kl_lessons.explorers.reward_shaping", "RewardShapingExplorer", None),
     ("04", "kl_lessons.explorers.frontier", "FrontierExplorer", None),
     ("05", "kl_lessons.explorers.controller_traces", "ControllerExplorer", None),
+    ("06", "kl_lessons.explorers.training_scrubber", "TrainingScrubber", None),
 ]
 
 
 def sweep_values(control, moves: int) -> list:
     """Values a learner would drag through: across the slider's range, or every option."""
-    if hasattr(control, "options") and not hasattr(control, "min"):
+    if not hasattr(control, "min"):  # selection sliders, dropdowns, toggles
         options = [o[1] if isinstance(o, tuple) else o for o in control.options]
-        return [options[i % len(options)] for i in range(moves)]
+        # Back and forth across the options, so that every move changes the value.
+        period = max(1, 2 * (len(options) - 1))
+        return [options[min(i % period, period - i % period)] for i in range(moves)]
     values = np.linspace(control.min, control.max, moves)
+    if hasattr(control, "base"):  # a log slider's min and max are exponents
+        values = control.base ** values
     if isinstance(control.value, int):
         values = np.round(values).astype(int)
     return [v.item() for v in values]
 
 
 def first_slider(explorer) -> str:
-    return next(name for name, c in explorer.controls.items() if hasattr(c, "min"))
+    return next(name for name, c in explorer.controls.items() if "Slider" in type(c).__name__)
 
 
 def percentile(xs: list[float], q: float) -> float:

@@ -8,6 +8,14 @@ One module per idea, in the order of the lessons:
 * :mod:`kl_lessons.optimum`: the tilted optimum and the reward–KL frontier (lesson 4);
 * :mod:`kl_lessons.controllers`: fixed, proportional and threshold β control (lesson 5).
 
+Lesson-specific helpers live beside them: :mod:`~kl_lessons.mode_seeking` (1),
+:mod:`~kl_lessons.sampling` (2), :mod:`~kl_lessons.kl_in_loss` (3),
+:mod:`~kl_lessons.toy_responses` (4), :mod:`~kl_lessons.plant` and
+:mod:`~kl_lessons.monitor` (5), and the capstone's :mod:`~kl_lessons.tinylm`,
+:mod:`~kl_lessons.reward_models` and :mod:`~kl_lessons.rlhf` (6). Slider explorers are
+in :mod:`kl_lessons.explorers`, kernel-free web widgets in :mod:`kl_lessons.web_widgets`,
+and exercise self-checks in :mod:`kl_lessons.self_checks`.
+
 All KL values are in nats.
 """
 

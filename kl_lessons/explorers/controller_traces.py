@@ -19,7 +19,7 @@ from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 from .._validate import positive
 from ..controllers import AdaptiveKLController, ThresholdKLController
 from ..plant import KLPlant, control_metrics, equilibrium_beta, simulate_control
-from ._base import OKABE_ITO, Explorer
+from ._base import OKABE_ITO, Explorer, nice_limits
 
 #: The controller toggle's options, in display order.
 CONTROLLERS = ("proportional", "threshold")
@@ -118,6 +118,9 @@ class ControllerExplorer(Explorer):
         self.ax_beta.set(xlim=(0, self.n_steps), xlabel="training step", ylabel="β (reward units per nat)",
                          title="β: smooth or chattering?")
         self.ax_beta.legend(loc="upper right", fontsize=8)
+        self.moving_artists = [self.measured_line, self.true_line, self.target_line, self.beta_line, self.ideal_line]
+        # Static, but painted over the traces: the legends and the axes frames.
+        self.overlay_artists = [a for ax in (self.ax_kl, self.ax_beta) for a in (*ax.spines.values(), ax.get_legend())]
         return fig
 
     def run(self, target: float, horizon: float, noise: float, controller: str) -> dict[str, np.ndarray]:
@@ -138,10 +141,11 @@ class ControllerExplorer(Explorer):
         self.beta_line.set_data(steps, run["beta"])
         ideal = equilibrium_beta(target, self.betas, self.kls)
         self.ideal_line.set_ydata([ideal, ideal])
+        # Limits snapped to nice numbers: small moves keep both axes still (and the cached background valid).
+        low, high = np.quantile(run["kl_measured"], [0.01, 0.99])
         top = max(float(run["kl_true"].max()), target) * 1.15
-        low = min(0.0, float(np.quantile(run["kl_measured"], 0.01)))
-        self.ax_kl.set_ylim(low, max(top, float(np.quantile(run["kl_measured"], 0.99))))
-        self.ax_beta.set_ylim(min(run["beta"].min(), ideal) / 1.5, max(run["beta"].max(), ideal) * 1.5)
+        self.ax_kl.set_ylim(*nice_limits(min(0.0, float(low)), max(top, float(high))))
+        self.ax_beta.set_ylim(*nice_limits(min(run["beta"].min(), ideal) / 1.5, max(run["beta"].max(), ideal) * 1.5))
         m = control_metrics(run)
         settle = "never" if m["settling_step"] is None else f"{m['settling_step']} steps"
         return (

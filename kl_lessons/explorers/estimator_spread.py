@@ -8,8 +8,8 @@ bias. The last panel draws the spread against n and marks the current n.
 
 Every batch mean is precomputed in the constructor, so a slider move only swaps
 histogram heights (``stairs.set_data``) and moves a few lines. The axes, ticks and
-labels never change, so they are drawn once and kept as a background bitmap; a move
-redraws only the moving artists on top of it (blitting), which keeps it fast.
+labels never change, so the base class keeps them as a background bitmap and a move
+repaints only :attr:`~kl_lessons.explorers.Explorer.moving_artists` on top of it.
 """
 
 from __future__ import annotations
@@ -18,14 +18,10 @@ import math
 import numbers
 from typing import Any
 
-import io
-
 import ipywidgets as widgets
 import numpy as np
 import torch
-from matplotlib.artist import Artist
 from matplotlib.figure import Figure
-from PIL import Image
 
 from ..estimators import ESTIMATORS, kl_estimate
 from ..sampling import _logit_pair, full_kl_from_logits
@@ -33,6 +29,10 @@ from ._base import OKABE_ITO, Explorer
 
 #: Batch sizes the slider offers: 1, 2, 4, …, 4096 tokens (a log scale).
 SAMPLE_SIZES: tuple[int, ...] = tuple(2**i for i in range(13))
+
+#: Lesson 2's running example: π_ref and π over eight next words of "The cat sat on the …".
+LESSON_REF_PROBS: tuple[float, ...] = (0.40, 0.22, 0.13, 0.09, 0.07, 0.05, 0.03, 0.01)
+LESSON_POLICY_PROBS: tuple[float, ...] = (0.27, 0.17, 0.31, 0.07, 0.08, 0.06, 0.02, 0.02)
 
 #: One colour and line style per estimator, so panels read without colour too.
 STYLE = {
@@ -42,13 +42,19 @@ STYLE = {
 }
 
 
+#: Top of the histogram panels' y-axis (tallest bin = 1); the band above the vertical lines' top holds the legend.
+Y_TOP, LINE_TOP = 1.45, 1.15
+
+
 class EstimatorSpreadExplorer(Explorer):
     """Histograms of k1, k2, k3 batch means, with a batch-size slider.
 
     Parameters
     ----------
-    logits, ref_logits : array-like, shape (V,)
+    logits, ref_logits : array-like, shape (V,), optional
         Next-token logits of the policy π (which samples) and the reference π_ref.
+        Pass both or neither; neither gives lesson 2's example
+        (:data:`LESSON_POLICY_PROBS` against :data:`LESSON_REF_PROBS`).
     sample_size : int
         Starting batch size; one of :data:`SAMPLE_SIZES`. 16 is the seed chapter's batch.
     num_batches : int
@@ -71,8 +77,8 @@ class EstimatorSpreadExplorer(Explorer):
 
     def __init__(
         self,
-        logits: Any,
-        ref_logits: Any,
+        logits: Any = None,
+        ref_logits: Any = None,
         *,
         sample_size: int = 16,
         num_batches: int = 4000,
@@ -80,6 +86,11 @@ class EstimatorSpreadExplorer(Explorer):
         bins: int = 80,
         dpi: int = 80,
     ) -> None:
+        if (logits is None) != (ref_logits is None):
+            raise ValueError("pass both logits and ref_logits, or neither")
+        if logits is None:
+            logits = torch.tensor(LESSON_POLICY_PROBS, dtype=torch.float64).log()
+            ref_logits = torch.tensor(LESSON_REF_PROBS, dtype=torch.float64).log()
         lg, ref = _logit_pair(logits, ref_logits)
         if lg.ndim != 1:
             raise ValueError(f"logits must have shape (V,) (one next-token distribution), got {tuple(lg.shape)}")
@@ -150,7 +161,7 @@ class EstimatorSpreadExplorer(Explorer):
         fig = Figure(figsize=(9.6, 5.2), layout="constrained")
         axes = fig.subplots(2, 2)
         self._hist_axes = [axes[0, 0], axes[0, 1], axes[1, 0]]
-        self._stairs, self._outline_stairs, self._centre_lines = [], [], []
+        self._stairs, self._outline_stairs, self._centre_lines, self._fixed_lines = [], [], [], []
         zeros = np.zeros(len(self.edges) - 1)
         for i, (ax, name) in enumerate(zip(self._hist_axes, ESTIMATORS)):
             style = STYLE[name]
@@ -159,13 +170,18 @@ class EstimatorSpreadExplorer(Explorer):
                 zeros, self.edges, color=style["color"], linestyle=style["linestyle"], linewidth=1.5,
                 label=f"{name} batch means",
             ))
-            ax.axvline(self.true_kl, color=OKABE_ITO["black"], linestyle="--", linewidth=1.2, label="true KL")
-            self._centre_lines.append(
-                ax.axvline(0.0, color=style["color"], linestyle="-.", linewidth=1.2, label="their average")
+            # Vertical lines stop below the legend, so a moving one never has to repaint it.
+            span = dict(ymax=LINE_TOP / Y_TOP, linewidth=1.2)
+            self._fixed_lines.append(
+                ax.axvline(self.true_kl, color=OKABE_ITO["black"], linestyle="--", label="true KL", **span)
             )
-            ax.axvline(0.0, color=OKABE_ITO["grey"], linewidth=0.8)
+            self._centre_lines.append(
+                ax.axvline(0.0, color=style["color"], linestyle="-.", label="their average", **span)
+            )
+            self._fixed_lines.append(ax.axvline(0.0, color=OKABE_ITO["grey"], **{**span, "linewidth": 0.8}))
+            ax.set_axisbelow(True)  # a grid, if the style has one, stays under the histograms
             ax.set_xlim(self.edges[0], self.edges[-1])
-            ax.set_ylim(0.0, 1.45)
+            ax.set_ylim(0.0, Y_TOP)
             ax.set_yticks([0.0, 0.5, 1.0])
             ax.set_title(f"{name}: spread of the batch mean")
             ax.set_xlabel("batch-mean KL estimate (nats)")
@@ -179,7 +195,8 @@ class EstimatorSpreadExplorer(Explorer):
             style = STYLE[name]
             spread = np.array([self._spread[n][i] for n in SAMPLE_SIZES])
             ax.plot(ns, spread, marker=".", label=f"{name} (simulated)", **style)
-            (marker,) = ax.plot([], [], marker="o", markersize=8, color=style["color"], linestyle="none")
+            # Above every curve (zorder 3), so a marker is never half-hidden by the next estimator's curve.
+            (marker,) = ax.plot([], [], marker="o", markersize=8, color=style["color"], linestyle="none", zorder=3)
             self._markers.append(marker)
         for i, name in enumerate(ESTIMATORS):
             ax.plot(
@@ -194,12 +211,11 @@ class EstimatorSpreadExplorer(Explorer):
         ax.set_xlabel("batch size n (tokens, log scale)")
         ax.set_ylabel("SD of batch mean (nats)")
         ax.legend(loc="lower left", fontsize=7, frameon=False)
-        self._moving: list[Artist] = [
-            *self._stairs, *self._outline_stairs, *self._centre_lines, *self._markers, self._n_line,
+        self.moving_artists = [*self._stairs, *self._outline_stairs, *self._centre_lines, *self._markers, self._n_line]
+        # Static, but painted over the moving artists: the true-KL and zero lines, legends and frames.
+        self.overlay_artists = [
+            *self._fixed_lines, *(a for ax in axes.flat for a in (*ax.spines.values(), ax.get_legend())),
         ]
-        for artist in self._moving:
-            artist.set_animated(True)  # left out of the background; drawn by render_png
-        self._background = None
         return fig
 
     # ---------------------------------------------------------------------- public
@@ -214,22 +230,6 @@ class EstimatorSpreadExplorer(Explorer):
         if sample_size not in self._means:
             raise ValueError(f"sample_size must be one of {SAMPLE_SIZES}, got {sample_size!r}")
         return {e: self._means[sample_size][:, i].copy() for i, e in enumerate(ESTIMATORS)}
-
-    def render_png(self) -> bytes:
-        """Paste the cached background, draw the moving artists on it, and encode to PNG."""
-        if self._background is None:
-            self.canvas.draw()  # everything except the animated (moving) artists
-            self.figure.set_layout_engine("none")  # freeze the layout just computed
-            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-        else:
-            self.canvas.restore_region(self._background)
-        for artist in self._moving:
-            artist.axes.draw_artist(artist)
-        buffer = io.BytesIO()
-        Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba()).save(
-            buffer, format="png", compress_level=1
-        )
-        return buffer.getvalue()
 
     def draw(self, sample_size: int) -> str:
         heights, spread, centre = self._heights[sample_size], self._spread[sample_size], self._centre[sample_size]

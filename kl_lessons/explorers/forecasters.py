@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from .._validate import finite
 from ..divergence import kl_contributions
-from ._base import OKABE_ITO, Explorer
+from ._base import OKABE_ITO, Explorer, nice_limits
 
 #: The sliders' range. Both ends stay away from 0 and 1, where one direction's KL is infinite.
 RAIN_MIN, RAIN_MAX, RAIN_STEP = 0.01, 0.99, 0.01
@@ -27,6 +27,30 @@ OUTCOMES = ("rain", "sun")
 def forecast(p_rain: float) -> np.ndarray:
     """The two-outcome forecast [P(rain), P(sun)], shape (2,)."""
     return np.array([p_rain, 1.0 - p_rain])
+
+
+def term_axis_limits(terms: np.ndarray) -> tuple[float, float]:
+    """y-limits of the term panel for these KL terms, snapped outwards to nice numbers.
+
+    The top leaves room above the tallest bar for its label and the totals box; the
+    bottom leaves room under the deepest bar for its label. Both ends come from a
+    short list of nice numbers, so most slider moves keep the same limits: the axis
+    does not jitter while dragging (and the cached background stays valid).
+
+    Parameters
+    ----------
+    terms : numpy.ndarray, shape (k,)
+        The per-outcome terms of both KL directions, in nats.
+
+    Returns
+    -------
+    (float, float)
+        Bottom and top of the axis, in nats; the bottom is at most 0.
+    """
+    low, high = min(0.0, float(np.min(terms))), max(0.2, float(np.max(terms)))
+    top = nice_limits(0.0, 1.5 * high - 0.4 * low, steps=(1, 1.5, 2, 3, 5, 7))[1]
+    bottom = nice_limits(low - 0.1 * top, 0.0, steps=(1, 2, 3, 5))[0]
+    return bottom, top
 
 
 def _rain_probability(value: float, name: str) -> float:
@@ -97,13 +121,23 @@ class ForecasterExplorer(Explorer):
         self.term_labels = {
             k: [ax.text(0, 0, "", ha="center", fontsize=8) for _ in OUTCOMES] for k in self.term_bars
         }
-        ax.axhline(0.0, color=OKABE_ITO["grey"], linewidth=0.8)
+        zero_line = ax.axhline(0.0, color=OKABE_ITO["grey"], linewidth=0.8)
         self.totals_text = ax.text(
             0.02, 0.97, "", transform=ax.transAxes, va="top", fontsize=9,
             bbox=dict(facecolor="white", edgecolor=OKABE_ITO["grey"], alpha=0.9),
         )
         ax.set(ylabel="term (nats)", xlabel="outcome", title="Each outcome's term, both directions")
         ax.set_xticks(x, OUTCOMES)
+        panels = (self.ax_forecasts, self.ax_terms)
+        for panel in panels:
+            panel.set_axisbelow(True)  # a grid, if the style has one, stays under the bars
+        self.moving_artists = [
+            *(bar for bars in self.forecast_bars.values() for bar in bars),
+            *(bar for bars in self.term_bars.values() for bar in bars),
+            *(label for labels in self.term_labels.values() for label in labels), self.totals_text,
+        ]
+        # Static, but painted over the bars: the zero line and the axes frames.
+        self.overlay_artists = [zero_line, *(spine for panel in panels for spine in panel.spines.values())]
         return fig
 
     def draw(self, p_rain: float, q_rain: float) -> str:
@@ -119,11 +153,8 @@ class ForecasterExplorer(Explorer):
                 # Above a positive bar, below a negative one.
                 label.set_position((bar.get_x() + bar.get_width() / 2, value))
                 label.set_verticalalignment("bottom" if value >= 0 else "top")
-        # Rescale the term axis to the bars, leaving room for the value labels and the totals box.
-        low = min(0.0, float(min(v.min() for v in terms.values())))
-        high = max(0.2, float(max(v.max() for v in terms.values())))
-        span = high - low
-        self.ax_terms.set_ylim(low - 0.12 * span, high + 0.4 * span)
+        # Rescale the term axis to the bars; the base class redraws the static part only when the limits change.
+        self.ax_terms.set_ylim(*term_axis_limits(np.concatenate(list(terms.values()))))
         self.kl_pq, self.kl_qp = float(terms["P‖Q"].sum()), float(terms["Q‖P"].sum())
         bits = 1 / math.log(2)
         self.totals_text.set_text(

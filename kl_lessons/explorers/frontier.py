@@ -81,6 +81,10 @@ class FrontierExplorer(Explorer):
         handles = [Patch(facecolor="none", edgecolor=OKABE_ITO["grey"], hatch="///", label="π_ref")]
         handles += [Patch(facecolor=c, hatch=h, label=f"π_β, {m} '!'") for m, (c, h) in _MARK_STYLE.items()]
         ax_bars.legend(handles=handles, loc="upper right", fontsize=8, ncol=2)
+        ax_bars.set_axisbelow(True)  # a grid, if the style has one, stays under the bars
+        self.moving_artists = [self.proxy_dot, self.gold_dot, *self.policy_bars]
+        # Static, but painted over the moving artists: the legends and the axes frames.
+        self.overlay_artists = [a for ax in (ax_front, ax_bars) for a in (*ax.spines.values(), ax.get_legend())]
 
         slider = widgets.FloatLogSlider(
             value=b0, base=10, min=math.log10(self.BETA_MIN), max=math.log10(self.BETA_MAX), step=0.05,

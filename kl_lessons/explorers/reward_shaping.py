@@ -199,14 +199,22 @@ class RewardShapingExplorer(Explorer):
             x, self.scores, "D", color=OKABE_ITO["black"], markersize=7, label="shaped total", linestyle="none"
         )
         self.rank_texts = [bars.text(i, 0.0, "", ha="center", va="bottom", fontsize=9) for i in x]
-        bars.axhline(0.0, color=OKABE_ITO["grey"], linewidth=0.8)
+        zero_line = bars.axhline(0.0, color=OKABE_ITO["grey"], linewidth=0.8)
+        bars.set_axisbelow(True)  # a grid, if the style has one, stays under the bars
         worst = np.minimum(0.0, self.scores - self.beta_max * self.kl).min()
         best = np.maximum(self.scores, self.scores - self.beta_max * self.kl).max()
-        bars.set_ylim(worst - 0.3, best + 0.45)
+        bars.set_ylim(worst - 0.3, best + 0.6)  # headroom keeps the rank labels clear of the legend
         bars.set_xticks(x, self.batch.labels)
         bars.set(xlabel="response", ylabel="reward (reward-model units)", title="Score vs KL penalty per response")
         bars.legend(loc="upper right", fontsize=8)
         self._build_lines(self.ax_lines)
+        self.moving_artists = [
+            *self.penalty_bars, self.total_markers, *self.rank_texts, self.beta_line, self.current_points,
+        ]
+        # Static, but painted over the moving artists: the zero line, the legends and the axes frames.
+        self.overlay_artists = [
+            zero_line, *(a for ax in (bars, self.ax_lines) for a in (*ax.spines.values(), ax.get_legend())),
+        ]
         return fig
 
     def _build_lines(self, ax: Axes) -> None:
