@@ -9,6 +9,8 @@ STAMP  := $(VENV)/.installed
 # to fetch a small CPU-only build instead of the default CUDA one.
 TORCH       ?= torch==2.13.0
 TORCH_FLAGS ?=
+# JupyterLab refuses to run as root (containers, CI machines) unless told it may.
+LAB_FLAGS   ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: setup lab test execute site site-html bench clean
 
@@ -22,7 +24,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lab: setup  ## open the course in JupyterLab
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/
 
 test: setup  ## unit + property tests, strict nbval over every notebook, offline site check, browser tests
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
