@@ -38,6 +38,8 @@ def stage(where: Path, extra_pages: list[str] = ()) -> Path:
         raise SystemExit("myst.yml must keep `site.template: book-theme` for published builds")
     config = config.replace("template: book-theme", f"template: {STAND_IN}")
     for page in extra_pages:
+        if f"- file: {page}" in config:
+            continue  # already in the toc
         config = config.replace("  toc:\n", f"  toc:\n    - file: {page}\n", 1)
     (where / "myst.yml").write_text(config)
     return where

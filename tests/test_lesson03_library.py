@@ -317,6 +317,26 @@ def test_explorer_updates_artists_in_place() -> None:
     assert repr(explorer) == "RewardShapingExplorer(beta=0.3, responses=4)"
 
 
+@pytest.mark.parametrize("batch", [None, "bonus"])
+def test_bars_stay_inside_the_axis_over_the_whole_slider(batch: str | None) -> None:
+    if batch == "bonus":  # a negative score, and a Σ k1 < 0 whose bonus bar points up
+        batch = ResponseBatch.from_ragged(
+            labels=("x", "y"), tokens=(("a",), ("b", "c")), scores=(-0.5, 0.5),
+            logprobs=((-2.0,), (-1.0, -1.0)), ref_logprobs=((-1.0,), (-1.5, -1.5)),
+        )
+    explorer = RewardShapingExplorer(batch, beta=0.0, beta_max=0.4)
+    low, high = explorer.ax_bars.get_ylim()
+    for beta in np.linspace(0.0, 0.4, 9):
+        explorer.set(beta=float(beta))
+        for bar in explorer.penalty_bars:
+            edges = (bar.get_y(), bar.get_y() + bar.get_height())
+            assert low < min(edges) and max(edges) < high, (beta, edges, (low, high))
+        assert low < explorer.total_markers.get_ydata().min() and explorer.total_markers.get_ydata().max() < high
+    # The café batch's widest bar is A's penalty at the end of the slider, past its shaped total.
+    if batch is None:
+        assert low < -0.4 * float(cafe_review_batch().kl_totals()[0]) < float(cafe_review_batch().shaped_totals(0.4)[0])
+
+
 def test_slider_move_redraws_once() -> None:
     explorer = RewardShapingExplorer(beta=0.0)
     explorer.controls["beta"].value = 0.2

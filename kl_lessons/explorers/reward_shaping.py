@@ -201,8 +201,7 @@ class RewardShapingExplorer(Explorer):
         self.rank_texts = [bars.text(i, 0.0, "", ha="center", va="bottom", fontsize=9) for i in x]
         zero_line = bars.axhline(0.0, color=OKABE_ITO["grey"], linewidth=0.8)
         bars.set_axisbelow(True)  # a grid, if the style has one, stays under the bars
-        worst = np.minimum(0.0, self.scores - self.beta_max * self.kl).min()
-        best = np.maximum(self.scores, self.scores - self.beta_max * self.kl).max()
+        worst, best = self.bar_extent(self.beta_max)
         bars.set_ylim(worst - 0.3, best + 0.6)  # headroom keeps the rank labels clear of the legend
         bars.set_xticks(x, self.batch.labels)
         bars.set(xlabel="response", ylabel="reward (reward-model units)", title="Score vs KL penalty per response")
@@ -216,6 +215,29 @@ class RewardShapingExplorer(Explorer):
             zero_line, *(a for ax in (bars, self.ax_lines) for a in (*ax.spines.values(), ax.get_legend())),
         ]
         return fig
+
+    def bar_extent(self, beta: float) -> tuple[float, float]:
+        """Lowest and highest edge of the left panel's bars and markers at one β.
+
+        Every edge is linear in β and each penalty keeps its sign for β > 0, so the
+        extent at ``beta_max`` covers the whole slider range (β = 0 adds only the scores).
+        A penalty bar opposite its score starts at zero, so its far edge, −β·Σ kl, can
+        lie well below the shaped total.
+
+        Parameters
+        ----------
+        beta : float
+            KL coefficient, in reward-model units per nat.
+
+        Returns
+        -------
+        tuple of float
+            (lowest, highest) edge, in reward-model units.
+        """
+        penalty = -beta * self.kl
+        bottoms = _stack(self.scores, penalty)
+        edges = np.concatenate([[0.0], self.scores, bottoms, bottoms + penalty, self.scores + penalty])
+        return float(edges.min()), float(edges.max())
 
     def _build_lines(self, ax: Axes) -> None:
         betas = np.linspace(0.0, self.beta_max, 201)
@@ -231,7 +253,8 @@ class RewardShapingExplorer(Explorer):
         self.beta_line = ax.axvline(0.0, color=OKABE_ITO["black"], linewidth=1)
         (self.current_points,) = ax.plot(self.scores * 0, self.scores, "o", color=OKABE_ITO["black"], markersize=5)
         ax.set(
-            xlim=(0.0, self.beta_max), xlabel="β (reward units per nat)", ylabel="shaped total score − β·Σ kl",
+            xlim=(0.0, self.beta_max), xlabel="β (reward units per nat)",
+            ylabel="shaped total score − β·Σ kl (reward-model units)",
             title="Where the lines cross, the ranking flips",
         )
         ax.legend(fontsize=7, loc="lower left")
