@@ -95,3 +95,15 @@ def test_lessons_one_to_five_carry_a_kernel_free_widget(site_dir: Path, site_bui
         (location,) = [loc for loc in pages if loc.startswith(f"/notebooks/0{number}_")]
         built = _node_types(json.loads(pages[location].read_text())["mdast"], Counter())
         assert built["anywidget"] >= 1, f"{location} has no {{anywidget}} figure"
+
+
+def test_notebooks_are_downloadable_and_launchable(site_dir: Path, site_build: tuple[int, str, list[str]]) -> None:
+    build = site_dir / "_build" / "site"
+    for page in (build / "content").glob("*.json"):
+        data = json.loads(page.read_text())
+        if data.get("location", "").endswith(".ipynb"):
+            exports = data["frontmatter"].get("exports", [])
+            assert any(e.get("format") == "ipynb" for e in exports), f"{data['location']} has no .ipynb download"
+    project = json.loads((build / "config.json").read_text())["projects"][0]
+    # Launch buttons: a Binder session of the GitHub repository.
+    assert project["thebe"]["binder"]["repo"] == project["github"]
