@@ -51,15 +51,18 @@ class HealthWarning:
     message: str
 
 
-def _series(values: Sequence[float], name: str, *, allow_nan: bool = False) -> np.ndarray:
-    """``values`` as a 1-D float64 array, or ``ValueError`` naming ``name``."""
+def metric_series(values: Sequence[float], name: str, *, allow_nonfinite: bool = False) -> np.ndarray:
+    """``values`` (one number per training step) as a 1-D float64 array, or ``ValueError`` naming ``name``.
+
+    With ``allow_nonfinite``, NaN and ±inf steps pass (for checks that look for them).
+    """
     try:
         x = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{name} must be a sequence of numbers") from err
     if x.ndim != 1 or x.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {x.shape}")
-    if not allow_nan and not np.isfinite(x).all():
+    if not allow_nonfinite and not np.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or inf at step {int(np.flatnonzero(~np.isfinite(x))[0])}")
     return x
 
@@ -93,7 +96,7 @@ def nonfinite(values: Sequence[float], name: str = "values") -> HealthWarning | 
     A NaN KL reading usually means a log-probability of −inf somewhere (a token the
     reference gives zero probability) or a division by an empty mask.
     """
-    x = _series(values, name, allow_nan=True)
+    x = metric_series(values, name, allow_nonfinite=True)
     bad = np.flatnonzero(~np.isfinite(x))
     if bad.size == 0:
         return None
@@ -136,7 +139,7 @@ def kl_unbounded(
     min_relative_rise : float
         Smallest rise worth a warning, as a fraction of the final level, ≥ 0.
     """
-    kl = _series(kl_mean, "kl_mean")
+    kl = metric_series(kl_mean, "kl_mean")
     w = _count(max(6, kl.size // 4) if window is None else window, "window", minimum=6)
     positive(min_t, "min_t")
     positive(min_relative_rise, "min_relative_rise", allow_zero=True)
@@ -177,7 +180,7 @@ def kl_negative(kl_mean: Sequence[float], patience: int = 10) -> HealthWarning |
     patience : int
         Consecutive negative steps before warning, ≥ 1.
     """
-    kl = _series(kl_mean, "kl_mean")
+    kl = metric_series(kl_mean, "kl_mean")
     n = _count(patience, "patience")
     run = 0
     for step, value in enumerate(kl):
@@ -214,8 +217,8 @@ def kl_spikes(
     window : int
         Steps in the running median, ≥ 1.
     """
-    top = _series(kl_max, "kl_max")
-    mean = _series(kl_mean, "kl_mean")
+    top = metric_series(kl_max, "kl_max")
+    mean = metric_series(kl_mean, "kl_mean")
     _same_length(top, mean, "kl_max", "kl_mean")
     if positive(ratio, "ratio") <= 1:
         raise ValueError(f"ratio must be > 1, got {ratio}")
@@ -261,8 +264,8 @@ def reward_up_entropy_down(
     drop : float
         Fractional fall in entropy that counts as a collapse, in (0, 1).
     """
-    r = _series(reward, "reward")
-    h = _series(entropy, "entropy")
+    r = metric_series(reward, "reward")
+    h = metric_series(entropy, "entropy")
     _same_length(r, h, "reward", "entropy")
     w = _count(max(1, r.size // 5) if window is None else window, "window")
     if not 0 < positive(drop, "drop") < 1:

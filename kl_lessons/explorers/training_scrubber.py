@@ -24,6 +24,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..monitor import metric_series
 from ._base import OKABE_ITO, Explorer
 
 #: Metrics a run must record to be scrubbed (names as in :data:`kl_lessons.rlhf.METRIC_KEYS`).
@@ -120,26 +121,14 @@ def as_recorded_run(run: Any, name: str = "run") -> RecordedRun:
         raise ValueError(f"{name} is missing metrics {missing}; a run records {list(REQUIRED_METRICS)}")
     arrays: dict[str, np.ndarray] = {}
     for key in REQUIRED_METRICS:
-        arrays[key] = _metric_array(metrics[key], f"{name}[{key!r}]")
+        arrays[key] = metric_series(metrics[key], f"{name}[{key!r}]", allow_nonfinite=True)
+        # NaN is allowed (a broken step shows as a gap, as lesson 5's monitor expects); inf would wreck the axes.
+        if np.isinf(arrays[key]).any():
+            raise ValueError(f"{name}[{key!r}] contains inf values")
     lengths = {key: len(a) for key, a in arrays.items()}
     if len(set(lengths.values())) != 1:
         raise ValueError(f"{name}'s metrics must all have one value per step, got lengths {lengths}")
     return RecordedRun(arrays, _check_samples(samples, name, lengths["kl_mean"]))
-
-
-def _metric_array(values: Any, name: str) -> np.ndarray:
-    if isinstance(values, (str, bytes)):
-        raise ValueError(f"{name} must be a sequence of numbers, got a string")
-    try:
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a sequence of numbers") from err
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {array.shape}")
-    # NaN is allowed (a broken step shows as a gap, as lesson 5's monitor expects); inf would wreck the axes.
-    if np.isinf(array).any():
-        raise ValueError(f"{name} contains inf values")
-    return array
 
 
 def _check_samples(samples: Any, name: str, n_steps: int) -> dict[int, list[str]]:
