@@ -1,0 +1,201 @@
+"""Lesson 7: a tiny autoregressive policy whose every response can be listed.
+
+A response is T tokens from a vocabulary of V. The policy keeps one row of V logits for
+every *prefix* (the empty prefix, every single token, every pair, …), so
+π(y_t | y_<t) = softmax(logits[prefix of y_t]). With V = 3 and T = 3 there are 13
+prefixes and 27 responses, few enough to sum over all of them exactly: the sequence KL,
+its gradient by autograd, and any expectation over responses carry no sampling noise.
+
+Everything is float64. All KL values are in nats, summed over the response's tokens;
+gradients are in nats per unit of logit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ._validate import as_tensor, positive
+
+#: The largest number of responses :class:`SequenceSpace` will list (V**T).
+MAX_SEQUENCES = 4096
+
+
+@dataclass(frozen=True)
+class SequenceSpace:
+    """Every response of ``length`` tokens from ``vocab_size`` tokens, and the prefix tree behind them.
+
+    Attributes
+    ----------
+    vocab_size, length : int
+        V and T.
+    sequences : torch.Tensor, shape (N, T), int64
+        All N = V**T responses in lexicographic order.
+    prefix_index : torch.Tensor, shape (N, T), int64
+        Row of the logits table that produces token t of response n (the id of its prefix).
+    parent : torch.Tensor, shape (P,), int64
+        Each prefix's parent prefix (−1 for the empty prefix, id 0).
+    last_token : torch.Tensor, shape (P,), int64
+        The token that extends the parent into this prefix (−1 for the empty prefix).
+    depth : torch.Tensor, shape (P,), int64
+        Number of tokens in each prefix, 0 … T − 1.
+    """
+
+    vocab_size: int
+    length: int
+    sequences: torch.Tensor
+    prefix_index: torch.Tensor
+    parent: torch.Tensor
+    last_token: torch.Tensor
+    depth: torch.Tensor
+
+    @property
+    def num_sequences(self) -> int:
+        """N = V**T, the number of responses."""
+        return int(self.sequences.shape[0])
+
+    @property
+    def num_prefixes(self) -> int:
+        """P = 1 + V + … + V**(T−1), the number of rows of a logits table."""
+        return int(self.parent.shape[0])
+
+    @property
+    def logits_shape(self) -> tuple[int, int]:
+        """(P, V), the shape of a policy's logits table."""
+        return (self.num_prefixes, self.vocab_size)
+
+
+def sequence_space(vocab_size: int, length: int) -> SequenceSpace:
+    """List every response of ``length`` tokens over ``vocab_size`` tokens, with its prefixes.
+
+    Parameters
+    ----------
+    vocab_size : int
+        V ≥ 2.
+    length : int
+        T ≥ 1. V**T may not exceed :data:`MAX_SEQUENCES`.
+
+    Returns
+    -------
+    SequenceSpace
+    """
+    for value, name in ((vocab_size, "vocab_size"), (length, "length")):
+        if isinstance(value, bool) or int(value) != value:
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+    v, t = int(vocab_size), int(length)
+    if v < 2:
+        raise ValueError(f"vocab_size must be >= 2, got {v}")
+    if t < 1:
+        raise ValueError(f"length must be >= 1, got {t}")
+    if v**t > MAX_SEQUENCES:
+        raise ValueError(f"vocab_size**length = {v**t} exceeds {MAX_SEQUENCES}: too many responses to list")
+    # Prefixes are numbered depth by depth; the prefixes of depth d start at offset[d].
+    offset = [sum(v**k for k in range(d)) for d in range(t + 1)]
+    parent, last_token, depth = [-1], [-1], [0]
+    for d in range(1, t):
+        for code in range(v**d):  # code is the prefix read as a base-V number
+            parent.append(offset[d - 1] + code // v)
+            last_token.append(code % v)
+            depth.append(d)
+    n = v**t
+    codes = torch.arange(n)
+    powers = v ** torch.arange(t - 1, -1, -1)
+    sequences = (codes.unsqueeze(-1) // powers) % v  # digits of each response, most significant first
+    prefix_index = torch.stack([offset[d] + codes // v ** (t - d) for d in range(t)], dim=-1)
+    as_long = lambda xs: torch.tensor(xs, dtype=torch.int64)  # noqa: E731
+    return SequenceSpace(v, t, sequences, prefix_index, as_long(parent), as_long(last_token), as_long(depth))
+
+
+def check_logits(logits: object, space: SequenceSpace, name: str = "logits") -> torch.Tensor:
+    """Return ``logits`` as a float64 (P, V) table for ``space``; raise ``ValueError`` naming ``name`` otherwise.
+
+    Tensors that require grad are kept attached to their graph.
+    """
+    table = as_tensor(logits, name)
+    table = table if table.dtype == torch.float64 else table.to(torch.float64)
+    if tuple(table.shape) != space.logits_shape:
+        raise ValueError(f"{name} must have shape {space.logits_shape} (prefixes, vocabulary), got {tuple(table.shape)}")
+    return table
+
+
+def token_logprobs(logits: torch.Tensor, space: SequenceSpace) -> torch.Tensor:
+    """log π(y_t | y_<t) for every response and position, shape (N, T), differentiable in ``logits``."""
+    table = check_logits(logits, space)
+    logp = torch.log_softmax(table, dim=-1)
+    return logp[space.prefix_index, space.sequences]
+
+
+def sequence_probs(logits: torch.Tensor, space: SequenceSpace) -> torch.Tensor:
+    """π(y) = Π_t π(y_t | y_<t) for all N responses, shape (N,); sums to 1."""
+    return token_logprobs(logits, space).sum(-1).exp()
+
+
+def prefix_probs(logits: torch.Tensor, space: SequenceSpace) -> torch.Tensor:
+    """Probability that a response drawn from π starts with each prefix, shape (P,); 1 for the empty prefix."""
+    probs = torch.softmax(check_logits(logits, space), dim=-1)
+    reach = torch.ones(space.num_prefixes, dtype=torch.float64)
+    start = 1
+    for d in range(1, space.length):  # depth by depth: a prefix's parent is one level up
+        stop = start + space.vocab_size**d
+        parents = space.parent[start:stop]
+        reach = torch.cat([reach[:start], reach[parents] * probs[parents, space.last_token[start:stop]], reach[stop:]])
+        start = stop
+    return reach
+
+
+def sequence_kl(logits: torch.Tensor, ref_logits: torch.Tensor, space: SequenceSpace) -> torch.Tensor:
+    """The exact KL(π‖π_ref) between two response distributions, in nats (a 0-d tensor, differentiable).
+
+    It is the π-weighted sum over all N responses of Σ_t log π(y_t|y_<t) − log π_ref(y_t|y_<t).
+    """
+    logp, ref_logp = token_logprobs(logits, space), token_logprobs(ref_logits, space)
+    return (logp.sum(-1).exp() * (logp - ref_logp).sum(-1)).sum()
+
+
+def exact_kl_gradient(
+    logits: torch.Tensor, ref_logits: torch.Tensor, space: SequenceSpace, *, direction: str = "reverse"
+) -> torch.Tensor:
+    """∇ of the exact sequence KL with respect to the policy's logits table, by autograd.
+
+    Parameters
+    ----------
+    logits, ref_logits : tensor, shape (P, V)
+        The policy's and the reference's logits tables.
+    space : SequenceSpace
+    direction : {"reverse", "forward"}
+        ``"reverse"``: ∇ KL(π‖π_ref), the penalty RLHF writes down. ``"forward"``: ∇ KL(π_ref‖π).
+
+    Returns
+    -------
+    torch.Tensor, shape (P, V), float64
+        Nats per unit of logit.
+    """
+    if direction not in ("reverse", "forward"):
+        raise ValueError(f"direction must be 'reverse' or 'forward', got {direction!r}")
+    theta = check_logits(logits, space).detach().clone().requires_grad_(True)
+    ref = check_logits(ref_logits, space, "ref_logits").detach()
+    kl = sequence_kl(theta, ref, space) if direction == "reverse" else sequence_kl(ref, theta, space)
+    (grad,) = torch.autograd.grad(kl, theta)
+    return grad
+
+
+def random_logits(space: SequenceSpace, scale: float = 1.0, seed: int = 0) -> torch.Tensor:
+    """A reproducible random logits table, entries N(0, scale²), from a private generator."""
+    size = positive(scale, "scale", allow_zero=True)
+    gen = torch.Generator().manual_seed(int(seed))
+    return size * torch.randn(space.logits_shape, generator=gen, dtype=torch.float64)
+
+
+__all__ = [
+    "MAX_SEQUENCES",
+    "SequenceSpace",
+    "check_logits",
+    "exact_kl_gradient",
+    "prefix_probs",
+    "random_logits",
+    "sequence_kl",
+    "sequence_probs",
+    "sequence_space",
+    "token_logprobs",
+]
