@@ -12,7 +12,7 @@ TORCH_FLAGS ?=
 # JupyterLab refuses to run as root (containers, CI machines) unless told it may.
 LAB_FLAGS   ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test execute site site-html bench clean
+.PHONY: setup lab test execute site site-html bench bundle clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,10 @@ site: setup  ## live preview of the site (downloads the book-theme once)
 
 site-html: setup  ## the static HTML site in _build/html
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/myst build --html
+
+bundle:  ## rebuild the explorers (kl_lessons/web/*.js) from kl_lessons/web/src with the pinned esbuild
+	npm ci --no-audit --no-fund
+	npm run bundle
 
 bench: setup  ## timings of notebooks, sliders and library hot paths
 	$(BIN)/python benchmarks/run.py

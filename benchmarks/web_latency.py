@@ -1,4 +1,4 @@
-"""Slider update time of each kernel-free web widget in headless Chromium.
+"""Slider update time of each lesson's explorer (its ES module) in headless Chromium.
 
 Usage: ``python benchmarks/web_latency.py [--moves N]``. Needs Debian's ``/usr/bin/chromium``.
 
@@ -39,7 +39,7 @@ REBUILD = """() => {
 
 
 def bench_web(moves: int = 200) -> dict[str, dict[str, float]]:
-    """p50/p90 update time (ms) per module, in place and rebuilt, over ``moves`` slider values."""
+    """p50/p90/p95 update time (ms) per module, in place and rebuilt, over ``moves`` slider values."""
     from playwright.sync_api import sync_playwright
 
     if not web.CHROMIUM.exists():
@@ -73,6 +73,7 @@ def _bench_module(browser, site: dict, lesson: int, moves: int) -> dict:
         return {
             "slider": key, "moves": len(in_place),
             "p50_ms": statistics.median(in_place), "p90_ms": float(np.quantile(in_place, 0.9)),
+            "p95_ms": float(np.quantile(in_place, 0.95)),
             "rebuild_p50_ms": statistics.median(rebuilt),
         }
     finally:
@@ -84,7 +85,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--moves", type=int, default=200, help="slider values per module (default 200)")
     args = parser.parse_args(argv)
     results = bench_web(args.moves)
-    print(f"\nweb widget slider updates in headless Chromium ({args.moves} moves each)")
+    print(f"\nexplorer slider updates in headless Chromium ({args.moves} moves each)")
     print(f"{'module':24s} {'slider':12s} {'p50 ms':>8s} {'p90 ms':>8s} {'rebuild p50 ms':>15s}")
     for name, r in results.items():
         print(f"{name:24s} {r['slider']:12s} {r['p50_ms']:8.2f} {r['p90_ms']:8.2f} {r['rebuild_p50_ms']:15.2f}")

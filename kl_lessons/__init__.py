@@ -12,9 +12,9 @@ Lesson-specific helpers live beside them: :mod:`~kl_lessons.mode_seeking` (1),
 :mod:`~kl_lessons.sampling` (2), :mod:`~kl_lessons.kl_in_loss` (3),
 :mod:`~kl_lessons.toy_responses` (4), :mod:`~kl_lessons.plant` and
 :mod:`~kl_lessons.monitor` (5), and the capstone's :mod:`~kl_lessons.tinylm`,
-:mod:`~kl_lessons.reward_models` and :mod:`~kl_lessons.rlhf` (6). Slider explorers are
-in :mod:`kl_lessons.explorers`, kernel-free web widgets in :mod:`kl_lessons.web_widgets`,
-and exercise self-checks in :mod:`kl_lessons.self_checks`.
+:mod:`~kl_lessons.reward_models` and :mod:`~kl_lessons.rlhf` (6). Each lesson's explorer
+starts from its state in :mod:`kl_lessons.explorer_state` and runs as an ES module through
+:mod:`kl_lessons.web_widgets`; exercise self-checks are in :mod:`kl_lessons.self_checks`.
 
 All KL values are in nats.
 """

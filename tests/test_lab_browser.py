@@ -1,8 +1,11 @@
-"""Lesson 1 in a real browser: JupyterLab runs it, a slider redraws, directives render.
+"""Lessons 1 and 6 in a real browser: JupyterLab runs them, their explorers follow mouse and keys.
 
 JupyterLab is started on a free local port with a random token, from a temporary
-folder holding a copy of the lesson with its outputs stripped, so everything the
-page shows was made by a live kernel (and the committed notebook is never touched).
+folder holding copies of the lessons with their outputs stripped, so everything the
+page shows was made by a live kernel (and the committed notebooks are never touched).
+Each lesson's explorer (an anywidget) must redraw when a slider is dragged with the
+mouse and when it is moved with the arrow keys, and the keys must not move the
+notebook's cell selection.
 Debian's Chromium (never a browser downloaded by playwright) drives it headless.
 Screenshots land in a temporary folder whose path is printed (see it with ``-s``).
 """
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSON = ROOT / "notebooks" / "01_what_kl_measures.ipynb"
+LESSONS = {1: ROOT / "notebooks" / "01_what_kl_measures.ipynb", 6: ROOT / "notebooks" / "06_tiny_rlhf.ipynb"}
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # Generous waits for a slow CI machine. They bound how long a broken run hangs; the
@@ -84,22 +87,30 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _stage(where: Path) -> Path:
-    """Copy the lesson into ``where/notebooks`` without outputs or saved widget state."""
-    assert LESSON.exists(), f"lesson 1 is missing: {LESSON.relative_to(ROOT)}"
-    notebook = nbformat.read(LESSON, as_version=4)
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    notebook.metadata.pop("widgets", None)
-    target = where / "notebooks" / LESSON.name
-    target.parent.mkdir(parents=True)
-    nbformat.write(notebook, target)
+def _has_explorer(path: Path) -> bool:
+    """True when the lesson shows its explorer as an anywidget (lesson 6 may still show the retired one)."""
+    return "kl_lessons.web_widgets import" in path.read_text()
+
+
+def _stage(where: Path) -> dict[int, Path]:
+    """Copy the lessons into ``where/notebooks`` without outputs or saved widget state."""
+    staged = {}
+    for lesson, path in LESSONS.items():
+        assert path.exists(), f"lesson {lesson} is missing: {path.relative_to(ROOT)}"
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        notebook.metadata.pop("widgets", None)
+        target = where / "notebooks" / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, target)
+        staged[lesson] = target
     for name, values in LAB_SETTINGS.items():
         path = where / "lab-settings" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
-    return target
+    return staged
 
 
 def _wait_until_serving(server: subprocess.Popen, url: str, token: str, log: Path) -> None:
@@ -145,11 +156,11 @@ def _stop(server: subprocess.Popen, url: str, token: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
-    """A JupyterLab server on a free port: yields (base url, token, lesson path in the lab)."""
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, dict[int, str]]]:
+    """A JupyterLab server on a free port: yields (base url, token, lesson → notebook path in the lab)."""
     _chromium()
     where = tmp_path_factory.mktemp("lab")
-    lesson = _stage(where)
+    lessons = _stage(where)
     port, token = _free_port(), secrets.token_hex(24)
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -174,7 +185,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, st
         )
     try:
         _wait_until_serving(server, url, token, log)
-        yield url, token, lesson.relative_to(where).as_posix()
+        yield url, token, {k: p.relative_to(where).as_posix() for k, p in lessons.items()}
     finally:
         _stop(server, url, token)
 
@@ -186,12 +197,15 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def page(lab: tuple[str, str, str], shots: Path) -> Iterator[Page]:
-    """Lesson 1 open in JupyterLab, all cells run once in a fresh kernel."""
+@pytest.fixture(scope="module", params=sorted(LESSONS), ids=lambda k: f"lesson{k}")
+def page(request: pytest.FixtureRequest, lab: tuple[str, str, dict[int, str]], shots: Path) -> Iterator[Page]:
+    """A lesson open in JupyterLab, all cells run once in a fresh kernel."""
     from playwright.sync_api import sync_playwright
 
-    url, token, lesson = lab
+    if not _has_explorer(LESSONS[request.param]):
+        pytest.skip(f"lesson {request.param} does not show its explorer as an anywidget yet")
+    url, token, lessons = lab
+    lesson = lessons[request.param]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(_chromium()), args=CHROMIUM_ARGS)
         try:
@@ -200,7 +214,8 @@ def page(lab: tuple[str, str, str], shots: Path) -> Iterator[Page]:
             page.goto(f"{url}/lab/tree/{lesson}?token={token}")
             page.wait_for_selector(".jp-Notebook .jp-Cell")
             page.wait_for_function(KERNEL_READY)
-            page.screenshot(path=shots / "1-opened.png")
+            page.screenshot(path=shots / f"{request.param}-1-opened.png")
+            page.lesson = request.param  # type: ignore[attr-defined]
 
             page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
             page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
@@ -217,41 +232,48 @@ def test_run_all_cells_in_a_fresh_kernel(page: Page, shots: Path) -> None:
     prompts = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").all_inner_texts()
     counts = [int(m.group(1)) for m in (re.search(r"\[(\d+)\]", p) for p in prompts) if m]
     assert counts == list(range(1, len(prompts) + 1)), f"execution counts {prompts}"
-    page.screenshot(path=shots / "2-ran-all-cells.png")
+    page.screenshot(path=shots / f"{page.lesson}-2-ran-all-cells.png")
 
 
-def test_moving_a_slider_redraws_the_explorer(page: Page, shots: Path) -> None:
+ACTIVE_CELL = """() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]
+  .findIndex((cell) => cell.classList.contains('jp-mod-active'))"""
+
+
+def test_explorer_follows_the_mouse_and_the_keyboard(page: Page, shots: Path) -> None:
     from playwright.sync_api import expect
 
-    explorer = page.locator(".jp-OutputArea-output .widget-vbox:has(> img.kl-explorer-figure)").first
+    explorer = page.locator(".jp-OutputArea-output .kl-widget").first
+    expect(explorer, "the explorer (an anywidget) did not render").to_be_visible()
     explorer.scroll_into_view_if_needed()
-    figure, readout = explorer.locator("img.kl-explorer-figure"), explorer.locator(".widget-html-content").last
-    slider = explorer.locator(".widget-slider").first
-    expect(figure).to_have_attribute("src", re.compile(r"\S"))
-    expect(readout).not_to_be_empty()
-    before = {"src": figure.get_attribute("src"), "readout": readout.inner_text(),
-              "value": slider.locator(".widget-readout").inner_text()}
-    explorer.screenshot(path=shots / "3-explorer-before.png")
+    figure = explorer.locator("svg").first
+    slider = explorer.locator("input[type=range]").first
+    explorer.screenshot(path=shots / f"{page.lesson}-3-explorer-before.png")
 
-    # One step at a time: each key press moves the slider by one step, and the kernel
-    # answers with a new readout, then a new image. Waiting for both before the next
-    # press means the final screenshot shows a figure that matches its readout.
-    handle = slider.locator(".noUi-handle").first
-    for _ in range(3):
-        src, text = figure.get_attribute("src"), readout.inner_text()
-        handle.press("ArrowRight")
-        expect(readout).not_to_have_text(text)
-        expect(figure).not_to_have_attribute("src", src)
+    # The mouse: a click at three quarters of the track moves the thumb there.
+    markup, value = figure.evaluate("(s) => s.outerHTML"), slider.input_value()
+    box = slider.bounding_box()
+    page.mouse.click(box["x"] + 0.75 * box["width"], box["y"] + box["height"] / 2)
+    expect(slider).not_to_have_value(value)
+    assert figure.evaluate("(s) => s.outerHTML") != markup, "the figure did not change after a mouse move"
+    explorer.screenshot(path=shots / f"{page.lesson}-4-explorer-mouse.png")
 
-    after = float(slider.locator(".widget-readout").inner_text())
-    assert after > float(before["value"]), f"the slider did not move right: {before['value']} -> {after}"
-    assert readout.inner_text() != before["readout"]
-    explorer.screenshot(path=shots / "4-explorer-after.png")
+    # The keyboard: the slider has focus now; arrow keys move it, and not the notebook's cell selection.
+    active = page.evaluate(ACTIVE_CELL)
+    for key in ("ArrowLeft", "ArrowLeft", "ArrowDown"):
+        markup, value = figure.evaluate("(s) => s.outerHTML"), slider.input_value()
+        page.keyboard.press(key)
+        expect(slider).not_to_have_value(value)
+        assert figure.evaluate("(s) => s.outerHTML") != markup, f"the figure did not change after {key}"
+    assert page.evaluate(ACTIVE_CELL) == active, "an arrow key on the slider moved the notebook's cell selection"
+    assert page.evaluate("() => document.activeElement.type") == "range"
+    explorer.screenshot(path=shots / f"{page.lesson}-5-explorer-keyboard.png")
 
 
 def test_exercise_directives_are_rendered_by_jupyterlab_myst(page: Page, shots: Path) -> None:
     from playwright.sync_api import expect
 
+    if page.lesson != 1:
+        pytest.skip("checked on lesson 1")
     rendered = page.locator(".jp-MarkdownCell .myst")
     expect(rendered.first, "no markdown cell was rendered by jupyterlab-myst").to_be_attached()
     raw = [text for text in rendered.all_inner_texts() if re.search(r"\{(exercise|solution)\}|```", text)]
@@ -266,4 +288,4 @@ def test_exercise_directives_are_rendered_by_jupyterlab_myst(page: Page, shots: 
     solution.locator("summary").click()
     expect(solution).to_have_js_property("open", True)
     solution.scroll_into_view_if_needed()
-    page.screenshot(path=shots / "5-exercise-rendered.png")
+    page.screenshot(path=shots / "1-6-exercise-rendered.png")

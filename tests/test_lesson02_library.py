@@ -1,4 +1,4 @@
-"""Lesson 2's library: the chain rule, sampling and scoring, Schulman's Gaussian table, the explorer."""
+"""Lesson 2's library: the chain rule, sampling and scoring, Schulman's Gaussian table."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from scipy import integrate, stats
 from torch.distributions import Categorical, kl_divergence as torch_kl
 
 from kl_lessons import kl_divergence, kl_estimate
-from kl_lessons.explorers.estimator_spread import SAMPLE_SIZES, EstimatorSpreadExplorer
 from kl_lessons.sampling import (
     PUBLISHED_GAUSSIAN_TABLE,
     chain_rule_terms,
@@ -211,56 +210,6 @@ def test_published_rounding() -> None:
     assert published_rounding("20") == 0.5
     assert published_rounding("1.42") == pytest.approx(0.005)
     assert published_rounding("0.002") == pytest.approx(0.0005)
-
-
-# ------------------------------------------------------------------ explorer
-def _explorer(**kwargs: object) -> EstimatorSpreadExplorer:
-    return EstimatorSpreadExplorer(_logits(POLICY_PROBS), _logits(REF_PROBS), **kwargs)
-
-
-def test_explorer_updates_its_artists_in_place() -> None:
-    ex = _explorer(sample_size=1)
-    figure, stairs, marker = ex.figure, ex._stairs[0], ex._markers[0]
-    before = stairs.get_data().values.copy()
-    image_before = ex.image.value
-    ex.set(sample_size=1024)
-    assert ex.figure is figure and ex._stairs[0] is stairs and ex._markers[0] is marker
-    assert not np.array_equal(stairs.get_data().values, before)
-    assert ex.image.value != image_before
-    assert list(marker.get_xdata()) == [1024]
-    assert repr(ex) == "EstimatorSpreadExplorer(sample_size=1024)"
-    assert "n = 1024" in ex.readout.value
-
-
-def test_explorer_spread_follows_sigma_over_root_n() -> None:
-    m = 4000
-    ex = _explorer(num_batches=m)
-    pi = torch.tensor(POLICY_PROBS, dtype=torch.float64)
-    lp, ref = _logits(POLICY_PROBS), _logits(REF_PROBS)
-    for name in ("k1", "k2", "k3"):
-        k = kl_estimate(lp, ref, name)
-        mean = float((pi * k).sum())
-        var = float((pi * (k - mean) ** 2).sum())
-        assert ex.single_token_sd[name] == pytest.approx(math.sqrt(var), rel=1e-12)
-        kurt1 = float((pi * (k - mean) ** 4).sum()) / var**2
-        for n in SAMPLE_SIZES:
-            # Relative SE of a sample SD is about √((κ − 1)/(4m)); a mean of n tokens has κ = 3 + (κ₁ − 3)/n.
-            rel_se = math.sqrt((3 + (kurt1 - 3) / n - 1) / (4 * m))
-            got = ex.batch_mean_spread(n)[name]
-            assert abs(got * math.sqrt(n) / math.sqrt(var) - 1) <= Z * rel_se
-
-
-def test_explorer_validates_its_inputs() -> None:
-    with pytest.raises(ValueError, match="sample_size"):
-        _explorer(sample_size=3)
-    with pytest.raises(ValueError, match="num_batches"):
-        _explorer(num_batches=10)
-    with pytest.raises(ValueError, match="bins"):
-        _explorer(bins=2)
-    with pytest.raises(ValueError, match="logits"):
-        EstimatorSpreadExplorer(torch.zeros(2, 4), torch.zeros(2, 4))
-    with pytest.raises(ValueError, match="sample_size"):
-        _explorer().batch_mean_spread(5)
 
 
 # ---------------------------------------------------------------- validation

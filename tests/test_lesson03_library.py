@@ -1,4 +1,4 @@
-"""Lesson 3 library: KL in the reward vs in the loss, the β explorer, its self-checks, shaped rewards."""
+"""Lesson 3 library: KL in the reward vs in the loss, the café batch, the self-checks, shaped rewards."""
 
 from __future__ import annotations
 
@@ -14,12 +14,7 @@ from torch.distributions import Categorical
 from torch.distributions import kl_divergence as torch_kl
 
 from kl_lessons import kl_divergence, kl_penalized_rewards, tilted_policy
-from kl_lessons.explorers.reward_shaping import (
-    ResponseBatch,
-    RewardShapingExplorer,
-    _stack,
-    cafe_review_batch,
-)
+from kl_lessons.response_batch import ResponseBatch, cafe_review_batch
 from kl_lessons.kl_in_loss import (
     draw_samples,
     estimator_gradients,
@@ -255,7 +250,7 @@ def test_draw_samples_validates_inputs(n: float, logits: object) -> None:
         draw_samples(logits, n)  # type: ignore[arg-type]
 
 
-# --- the explorer's batch and the explorer ----------------------------------------------------
+# --- the café batch ----------------------------------------------------------------------------
 
 
 def test_batch_is_padded_and_masked() -> None:
@@ -296,84 +291,6 @@ def test_overtake_beta_is_where_the_order_of_a_and_c_changes() -> None:
     batch = cafe_review_batch()
     below, above = batch.shaped_totals(beta - 1e-4), batch.shaped_totals(beta + 1e-4)
     assert float(below[0]) > float(below[2]) and float(above[0]) < float(above[2])
-
-
-def test_explorer_updates_artists_in_place() -> None:
-    explorer = RewardShapingExplorer()
-    figure, bars, markers, line = explorer.figure, list(explorer.penalty_bars), explorer.total_markers, explorer.beta_line
-    first_png = explorer.image.value
-    explorer.set(beta=0.3)
-    assert explorer.figure is figure and list(explorer.penalty_bars) == bars
-    assert explorer.total_markers is markers and explorer.beta_line is line
-    assert len(explorer.figure.axes) == 2 and explorer.image.value != first_png
-    batch = cafe_review_batch()
-    kl = batch.kl_totals().numpy()
-    np.testing.assert_allclose([b.get_height() for b in explorer.penalty_bars], -0.3 * kl)
-    np.testing.assert_allclose(explorer.total_markers.get_ydata(), batch.shaped_totals(0.3).numpy())
-    assert list(explorer.beta_line.get_xdata()) == [0.3, 0.3]
-    ranked = [explorer.rank_texts[i].get_text() for i in batch.ranking(0.3)]
-    assert ranked == ["#1", "#2", "#3", "#4"]
-    assert "C (+0.73)" in explorer.readout.value
-    assert repr(explorer) == "RewardShapingExplorer(beta=0.3, responses=4)"
-
-
-@pytest.mark.parametrize("batch", [None, "bonus"])
-def test_bars_stay_inside_the_axis_over_the_whole_slider(batch: str | None) -> None:
-    if batch == "bonus":  # a negative score, and a Σ k1 < 0 whose bonus bar points up
-        batch = ResponseBatch.from_ragged(
-            labels=("x", "y"), tokens=(("a",), ("b", "c")), scores=(-0.5, 0.5),
-            logprobs=((-2.0,), (-1.0, -1.0)), ref_logprobs=((-1.0,), (-1.5, -1.5)),
-        )
-    explorer = RewardShapingExplorer(batch, beta=0.0, beta_max=0.4)
-    low, high = explorer.ax_bars.get_ylim()
-    for beta in np.linspace(0.0, 0.4, 9):
-        explorer.set(beta=float(beta))
-        for bar in explorer.penalty_bars:
-            edges = (bar.get_y(), bar.get_y() + bar.get_height())
-            assert low < min(edges) and max(edges) < high, (beta, edges, (low, high))
-        assert low < explorer.total_markers.get_ydata().min() and explorer.total_markers.get_ydata().max() < high
-    # The café batch's widest bar is A's penalty at the end of the slider, past its shaped total.
-    if batch is None:
-        assert low < -0.4 * float(cafe_review_batch().kl_totals()[0]) < float(cafe_review_batch().shaped_totals(0.4)[0])
-
-
-def test_slider_move_redraws_once() -> None:
-    explorer = RewardShapingExplorer(beta=0.0)
-    explorer.controls["beta"].value = 0.2
-    np.testing.assert_allclose(explorer.total_markers.get_ydata(), cafe_review_batch().shaped_totals(0.2).numpy())
-
-
-def test_stacking_handles_every_sign() -> None:
-    score = np.array([1.0, 1.0, -1.0, -1.0])
-    penalty = np.array([-0.5, 0.5, -0.5, 0.5])
-    # Opposite signs both start at zero; like signs stack outwards from the score.
-    np.testing.assert_allclose(_stack(score, penalty), [0.0, 1.0, -1.0, 0.0])
-
-
-def test_explorer_with_a_bonus_and_a_negative_score() -> None:
-    batch = ResponseBatch.from_ragged(
-        labels=("x", "y"), tokens=(("a",), ("b", "c")), scores=(-0.5, 0.5),
-        logprobs=((-2.0,), (-1.0, -1.0)), ref_logprobs=((-1.0,), (-1.5, -1.5)),
-    )
-    explorer = RewardShapingExplorer(batch, beta=0.5, beta_max=1.0)
-    # Response x has Σ k1 = −1 nat: a bonus that sits above zero, opposite its negative score.
-    assert explorer.penalty_bars[0].get_y() == 0.0 and explorer.penalty_bars[0].get_height() == pytest.approx(0.5)
-    np.testing.assert_allclose(explorer.total_markers.get_ydata(), [0.0, 0.0])
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "name"),
-    [
-        ({"beta": -0.1}, "beta"),
-        ({"beta": 0.5}, "beta"),
-        ({"beta_max": 0.0}, "beta_max"),
-        ({"batch": "not a batch"}, "batch"),
-        ({"estimator": "k9"}, "estimator"),
-    ],
-)
-def test_explorer_validates_inputs(kwargs: dict, name: str) -> None:
-    with pytest.raises(ValueError, match=name):
-        RewardShapingExplorer(**kwargs)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Lesson 4's library: the toy response space, β sweeps, exact best-of-n, mirror descent and the explorer."""
+"""Lesson 4's library: the toy response space, β sweeps, exact best-of-n, and mirror descent."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kl_lessons import best_of_n_kl, entropy, kl_divergence, kl_reward_frontier, tilted_policy
-from kl_lessons.explorers.frontier import FrontierExplorer
 from kl_lessons.self_checks.lesson04 import check_beta_for_kl
 from kl_lessons.toy_responses import (
     beta_sweep,
@@ -210,20 +209,7 @@ def test_mirror_descent_keeps_zero_reference_mass_at_zero() -> None:
     assert bool(torch.isfinite(iterates).all()) and bool((iterates[:, 2] == 0).all())
 
 
-# --- explorer and self-check ------------------------------------------------------------------------------------------
-
-def test_explorer_updates_artists_in_place() -> None:
-    explorer = FrontierExplorer(beta=0.1)
-    figure, bars, dot = explorer.figure, list(explorer.policy_bars), explorer.proxy_dot
-    explorer.set(beta=0.01)
-    assert explorer.figure is figure and list(explorer.policy_bars) == bars and explorer.proxy_dot is dot
-    pi = tilted_policy(TOY.ref_probs, TOY.proxy, 0.01)
-    heights = torch.tensor([b.get_height() for b in bars], dtype=torch.float64)
-    torch.testing.assert_close(heights, pi)
-    kl = float(kl_divergence(pi, TOY.ref_probs))
-    assert dot.get_xdata()[0] == pytest.approx(math.sqrt(kl))
-    assert "β = 0.01" in explorer.readout.value and repr(explorer) == "FrontierExplorer(beta=0.01)"
-    assert explorer._repr_mimebundle_()["image/png"]
+# --- self-check ------------------------------------------------------------------------------------------------------
 
 
 def test_self_check_guides_towards_the_target() -> None:
@@ -256,7 +242,6 @@ def test_self_check_guides_towards_the_target() -> None:
         (lambda: mirror_descent_iterates(TOY.ref_probs, TOY.proxy, 0.0, 3), "step_size"),
         (lambda: mirror_descent_iterates(TOY.ref_probs, TOY.proxy, 0.1, -1), "n_steps"),
         (lambda: mirror_descent_iterates(TOY.ref_probs, TOY.proxy, 0.1, 3, kl_coef=-1.0), "kl_coef"),
-        (lambda: FrontierExplorer(beta=100.0), "beta"),
     ],
 )
 def test_bad_inputs_raise_naming_the_argument(call, name: str) -> None:

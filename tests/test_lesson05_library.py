@@ -1,4 +1,4 @@
-"""Lesson 5's library code: the simulated plant, the health monitor, the explorer and the self-checks."""
+"""Lesson 5's library code: the simulated plant, the health monitor and the self-checks."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kl_lessons import AdaptiveKLController, FixedKLController, ThresholdKLController
-from kl_lessons.explorers.controller_traces import ControllerExplorer
 from kl_lessons.monitor import (
     HealthWarning,
     health_report,
@@ -459,47 +458,6 @@ def test_health_warning_is_frozen() -> None:
     w = HealthWarning("kl_negative", 3, "text")
     with pytest.raises(AttributeError):
         w.step = 4  # type: ignore[misc]
-
-
-# --- explorer -----------------------------------------------------------------------------------
-
-
-def test_explorer_updates_its_artists_in_place() -> None:
-    explorer = ControllerExplorer()
-    figure, lines = explorer.figure, (explorer.true_line, explorer.beta_line, explorer.measured_line)
-    n_artists = len(explorer.ax_kl.get_children()), len(explorer.ax_beta.get_children())
-    before = [line.get_ydata().copy() for line in lines]
-    explorer.set(controller="threshold")
-    assert explorer.figure is figure
-    assert (explorer.true_line, explorer.beta_line, explorer.measured_line) == lines
-    assert (len(explorer.ax_kl.get_children()), len(explorer.ax_beta.get_children())) == n_artists
-    assert all(not np.array_equal(b, line.get_ydata()) for b, line in zip(before, lines))
-    assert "threshold" in explorer.readout.value
-
-
-def test_explorer_plots_the_run_it_reports() -> None:
-    explorer = ControllerExplorer()
-    explorer.set(target=1.0, horizon=3000.0, noise=0.5)
-    run = explorer.run(1.0, 3000.0, 0.5, "proportional")
-    assert np.array_equal(explorer.true_line.get_ydata(), run["kl_true"])
-    assert np.array_equal(explorer.beta_line.get_ydata(), run["beta"])
-    assert list(explorer.target_line.get_ydata()) == [1.0, 1.0]
-
-
-def test_explorer_repr_and_still_image_are_deterministic() -> None:
-    a, b = ControllerExplorer(), ControllerExplorer()
-    assert repr(a) == repr(b) == "ControllerExplorer(target=0.5, horizon=1e+04, noise=0.9, controller='proportional')"
-    bundle = a._repr_mimebundle_()
-    assert bundle["image/png"] and bundle["text/plain"] == repr(a)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "name"),
-    [({"controller": "pid"}, "controller"), ({"noise": -1.0}, "noise"), ({"betas": [0.1, 1.0]}, "both")],
-)
-def test_explorer_validates(kwargs, name) -> None:
-    with pytest.raises(ValueError, match=name):
-        ControllerExplorer(**kwargs)
 
 
 # --- self-checks --------------------------------------------------------------------------------

@@ -36,8 +36,12 @@ from kl_lessons import (
     kl_reward_frontier,
     tilted_policy,
 )
-from kl_lessons.explorers import OKABE_ITO
-from kl_lessons.web_widgets import MODULES, WEB_DIR, default_model
+from kl_lessons.explorer_state import STATE_FUNCTIONS, training_scrubber_state
+from kl_lessons.style import OKABE_ITO
+from kl_lessons.web_widgets import WEB_DIR
+
+#: Lesson → its explorer's bundled module.
+MODULES = dict(enumerate(STATE_FUNCTIONS, start=1))
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -69,6 +73,9 @@ class StubModel {
   }
 }
 window.keyTimes = [];
+// Keys that escape the widget would reach JupyterLab's shortcuts (which listen on the document).
+window.escapedKeys = [];
+document.addEventListener("keydown", (e) => window.escapedKeys.push(e.key));
 window.mount = async (url, state, saveThrows) => {
   window.module = await import(url);
   const host = document.getElementById("host");
@@ -226,6 +233,10 @@ def expected_readouts(lesson: int, state: dict[str, Any], page: Any = None) -> d
         return {"beta": state["beta"], "kl": float(kl[0]), "expected_reward": float(expected[0]),
                 "expected_gold": float(pi @ torch.tensor(state["gold"], dtype=torch.float64)),
                 "top_prob": float(pi.max())}
+    if lesson == 6:
+        t = round(state["step"])
+        return {f"{run['name']}:{key}": (run["metrics"][key][t]) for run in state["runs"]
+                for key in ("kl_mean", "kl_max", "proxy", "gold", "entropy", "distinct2", "beta")}
     from kl_lessons.plant import KLPlant, simulate_control
 
     out = {"target": state["target"], "horizon": round(state["horizon"])}
@@ -244,8 +255,33 @@ def expected_readouts(lesson: int, state: dict[str, Any], page: Any = None) -> d
     return out
 
 
+def recorded_runs(steps: int = 150) -> dict[str, Any]:
+    """A made-up history with lesson 6's shape (three runs, a few kept samples), for tests and benchmarks."""
+    from types import SimpleNamespace
+
+    t = np.arange(steps, dtype=np.float64)
+    hack = 1.0 / (1.0 + np.exp(-(t - 32.0) / 5.0))
+    settle = 1.0 - np.exp(-t / 12.0)
+    runs = {}
+    for name, beta, kl in (("β = 0", 0.0, 2.0 * settle + 300.0 * hack), ("β = 0.3", 0.3, 3.0 * settle),
+                           ("adaptive", 0.2, 3.2 * settle)):
+        metrics = {"kl_mean": kl, "kl_max": 2.5 * kl, "proxy": 0.3 + 1.5 * settle + (24.0 * hack if beta == 0 else 0),
+                   "gold": -0.24 + 0.4 * settle - (2.3 * hack if beta == 0 else 0), "entropy": 0.34 - 0.1 * settle,
+                   "distinct2": 0.48 - 0.2 * settle, "ref_loglik": -0.36 - 0.05 * settle, "beta": np.full(steps, beta)}
+        samples = {0: ["the cat sleeps.", "a boy reads."], 20: [f"we had fun ({name})!"], steps - 1: ["it was a good day."]}
+        runs[name] = SimpleNamespace(metrics={k: v.tolist() for k, v in metrics.items()}, samples=samples)
+    return runs
+
+
+def lesson_state(lesson: int) -> dict[str, Any]:
+    """Lesson ``lesson``'s explorer state from its state function (lesson 6: on :func:`recorded_runs`)."""
+    if lesson == 6:
+        return training_scrubber_state(recorded_runs())
+    return STATE_FUNCTIONS[MODULES[lesson]]()
+
+
 def start_model(lesson: int) -> dict[str, Any]:
-    model = default_model(lesson)
+    model = lesson_state(lesson)
     if lesson == 5:
         # The browser's noise comes from its own generator, so compare the noise-free loop exactly.
         model["noise"] = 0.0
@@ -259,6 +295,7 @@ MOVES = {
     3: ("beta", 0.23, "beta", "PageUp"),
     4: ("beta", -0.55, "beta", "ArrowRight"),
     5: ("target", 1.7, "horizon", "ArrowLeft"),
+    6: ("step", 75, "step", "ArrowRight"),
 }
 
 
@@ -294,6 +331,9 @@ def test_widget_shows_python_values_before_and_after_slider_moves(
         assert_shown(page.evaluate("readouts()"), expected_readouts(lesson, state, page))
         # save_changes threw on every move (as on the static site) and nothing surfaced as an error.
         assert page.evaluate("model.saves") >= 2
+        # The arrow key stayed inside the widget (in JupyterLab it must not move the cell selection).
+        assert page.evaluate("escapedKeys") == [], "a control key escaped the widget"
+        assert page.evaluate("widgetEl.firstChild.dataset.lmSuppressShortcuts") == "true"
         assert errors == []
     finally:
         page.close()
@@ -318,7 +358,7 @@ def test_a_change_from_the_kernel_redraws(browser: Any, site: dict[str, Any], le
     page, errors = open_widget(browser, site, lesson, start_model(lesson), save_throws=False)
     try:
         key = MOVES[lesson][0]
-        new = {1: 0.2, 2: 1.5, 3: 0.3, 4: 10**-1.7, 5: 4.5}[lesson]  # each on its slider's grid
+        new = {1: 0.2, 2: 1.5, 3: 0.3, 4: 10**-1.7, 5: 1.5, 6: 100}[lesson]  # each on its slider's grid
         page.evaluate("([k, v]) => model.set(k, v)", [key, new])
         state = page.evaluate("model.state")
         assert_shown(page.evaluate("readouts()"), expected_readouts(lesson, state, page))

@@ -1,80 +1,76 @@
-"""The widget modules' copies of the shared kit must match ``kl_lessons/web/kit.js``.
+"""The explorers' ES modules: one shared kit, imported (never pasted), and bundles that rebuild byte for byte.
 
-Each module in ``kl_lessons/web`` has to be self-contained (MyST copies it alone, under a
-hashed name), so the helpers they share are kept once in ``kit.js`` and pasted into every
-module by ``scripts/sync_web_kit.py``. These tests catch a copy edited by hand or a kit
-edit that was never synced.
+Each lesson's source in ``kl_lessons/web/src/lessons`` imports the helpers it needs from
+``kl_lessons/web/src/kit.js``; esbuild bundles each into one self-contained file in
+``kl_lessons/web`` (``npm run bundle``, or ``make bundle``), which MyST and anywidget load. The
+bundles are committed so that ``make lab`` needs no Node.js; this test rebuilds them from the
+source with the pinned esbuild and fails if any byte differs.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from kl_lessons.web_widgets import MODULES, WEB_DIR
+from kl_lessons.explorer_state import STATE_FUNCTIONS
+from kl_lessons.web_widgets import WEB_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
-SYNC_SCRIPT = ROOT / "scripts" / "sync_web_kit.py"
-FIX = "run `python scripts/sync_web_kit.py` to copy kit.js into the modules"
+SRC = WEB_DIR / "src"
+LESSONS = sorted(STATE_FUNCTIONS)
+KIT_NAMES = re.findall(r"^export (?:function|const) (\w+)", (SRC / "kit.js").read_text(), re.MULTILINE)
 
 
-def _load_sync():
-    spec = importlib.util.spec_from_file_location("sync_web_kit", SYNC_SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def test_every_lesson_has_a_source_and_a_bundle() -> None:
+    assert sorted(p.name for p in (SRC / "lessons").glob("*.js")) == LESSONS
+    assert sorted(p.name for p in WEB_DIR.glob("*.js")) == LESSONS
 
 
-sync = _load_sync()
-KIT_TEXT = (WEB_DIR / "kit.js").read_text(encoding="utf-8")
+@pytest.mark.parametrize("name", LESSONS)
+def test_sources_import_the_kit_and_define_none_of_it(name: str) -> None:
+    text = (SRC / "lessons" / name).read_text()
+    assert re.search(r'^\} from "\.\./kit\.js";$', text, re.MULTILINE)
+    for helper in KIT_NAMES:
+        assert not re.search(rf"^(export )?(function|const|let|class) {helper}\b", text, re.MULTILINE), helper
 
 
-@pytest.mark.parametrize("name", sorted(MODULES.values()))
-def test_module_carries_the_current_kit(name: str) -> None:
-    text = (WEB_DIR / name).read_text(encoding="utf-8")
-    assert text.count(sync.BEGIN) == 1 and text.count(sync.END) == 1, f"{name} lacks the kit markers; {FIX}"
-    start, end = sync.marked_region(text, name)
-    assert text[start:end] == sync.kit_block(KIT_TEXT), f"the kit copy in {name} differs from kit.js; {FIX}"
+def test_no_pasted_kit_anywhere_in_the_sources() -> None:
+    # The kit is written once: outside kit.js no source file defines its helpers.
+    for path in SRC.rglob("*.js"):
+        if path.name != "kit.js":
+            assert "function bindSlider" not in path.read_text() and "KIT_CSS = `" not in path.read_text(), path
 
 
-def test_the_sync_script_and_the_widgets_agree_on_the_modules() -> None:
-    # kit.js is the only .js file here that is not a widget, and no page embeds it.
-    assert [p.name for p in sync.widget_modules()] == sorted(MODULES.values())
-    assert "kit.js" not in MODULES.values()
-    assert "kit.js" not in (WEB_DIR / "EMBED.md").read_text(encoding="utf-8")
+def _npm() -> str:
+    npm = shutil.which("npm")
+    if npm is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("npm is missing and CI=true: the bundles must be checked in CI")
+        pytest.skip("npm (Node.js >= 18) is not installed; bundle check skipped")
+    return npm
 
 
-def test_kit_body_leaves_out_the_opening_comment_and_keeps_the_code() -> None:
-    body = sync.kit_body(KIT_TEXT)
-    assert not body.startswith("//") and body == body.strip("\n")
-    for helper in ("const SVG_NS", "const OKABE_ITO", "const KIT_CSS", "function bindSlider", "function readModel"):
-        assert helper in body
-
-
-def test_syncing_restores_a_hand_edited_copy_and_is_idempotent() -> None:
-    original = (WEB_DIR / MODULES[1]).read_text(encoding="utf-8")
-    tampered = original.replace('const SVG_NS = "http://www.w3.org/2000/svg";', "const SVG_NS = null;")
-    assert tampered != original
-    restored = sync.synced(tampered, KIT_TEXT)
-    assert restored == original
-    assert sync.synced(restored, KIT_TEXT) == restored
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "export default {};\n",  # no markers at all
-        f"{sync.BEGIN}\n{sync.BEGIN}\n{sync.END}\n",  # a marker twice
-        f"{sync.END}\n{sync.BEGIN}\n",  # markers swapped
-    ],
-)
-def test_badly_marked_modules_are_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="marker"):
-        sync.synced(text, KIT_TEXT, "broken.js")
-
-
-def test_a_kit_without_its_opening_comment_is_refused() -> None:
-    with pytest.raises(ValueError, match="comment block"):
-        sync.kit_body("const SVG_NS = 1;\n")
+def test_bundles_rebuild_byte_for_byte(tmp_path: Path) -> None:
+    npm = _npm()
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(SRC, tmp_path / "kl_lessons" / "web" / "src")
+    if (ROOT / "node_modules" / ".bin" / "esbuild").exists():
+        (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
+    else:  # a fresh clone: the pinned esbuild from the lock file
+        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+    done = subprocess.run([npm, "run", "-s", "bundle"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for name in LESSONS:
+        rebuilt = (tmp_path / "kl_lessons" / "web" / name).read_bytes()
+        assert rebuilt == (WEB_DIR / name).read_bytes(), f"{name} is stale: run `make bundle` and commit it"
+    pinned = json.loads((ROOT / "package.json").read_text())["devDependencies"]["esbuild"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", pinned), "pin esbuild exactly, so bundles rebuild identically"

@@ -1,9 +1,9 @@
-"""The JavaScript widgets in kl_lessons/web are a second implementation of the library's math.
+"""The lessons' explorers (ES modules in kl_lessons/web) are a second implementation of the library's math.
 
-Each module's exported pure functions run under ``node`` on shared fixtures and must agree
-with :mod:`kl_lessons` to 1e-9. The modules are also checked for being self-contained
-(MyST copies each one alone, under a hashed name), and the MyST embed blocks are checked
-to build into ``anywidget`` nodes carrying their JSON model.
+Each bundled module's exported pure functions run under ``node`` on shared fixtures and must agree
+with :mod:`kl_lessons` to 1e-9. The bundles are checked for being self-contained (MyST copies
+each one alone, under a hashed name), each module reads exactly its state function's keys, and
+every lesson's ``{anywidget}`` block builds into an ``anywidget`` node carrying its state.
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ from kl_lessons import (
     kl_reward_frontier,
     tilted_policy,
 )
-from kl_lessons.web_widgets import MODULES, WEB_DIR, WIDGETS, default_model, embed_block
+from kl_lessons.web_widgets import EXPLORERS, WEB_DIR
+
+from test_explorer_state import notebook_blocks
+from test_web_browser import MODULES, lesson_state as default_model
 
 ROOT = Path(__file__).resolve().parents[1]
 TOL = 1e-9
@@ -114,23 +117,23 @@ def assert_close(js: Any, py: Any, tol: float = TOL) -> None:
 @pytest.mark.parametrize("lesson", sorted(MODULES))
 def test_module_is_self_contained(lesson: int) -> None:
     text = (WEB_DIR / MODULES[lesson]).read_text()
-    assert not re.search(r"^\s*import\b|\bimport\s*\(|\brequire\s*\(", text, re.MULTILINE), "modules must not import"
-    assert "export default { render }" in text
-    assert "save_changes()" in text and "try {" in text  # the save is guarded
+    assert not re.search(r"^\s*import\b|\bimport\s*\(|\brequire\s*\(", text, re.MULTILINE), "bundles must not import"
+    assert re.search(r"^export \{[^}]*\b\w+ as default\b", text, re.MULTILINE | re.DOTALL)
+    source = (WEB_DIR / "src" / "lessons" / MODULES[lesson]).read_text()
+    assert "export default { render };" in source and 'from "../kit.js";' in source
+    assert "model.save_changes();" in text and "try {" in text  # the save is guarded (by the kit)
 
 
 # The modules' copies of the shared kit are checked against kit.js in test_web_kit.py.
 
 
 @pytest.mark.parametrize("lesson", sorted(MODULES))
-def test_js_defaults_and_python_model_share_their_keys(tmp_path: Path, lesson: int) -> None:
-    keys = run_node(tmp_path, lesson, "return Object.keys(m.DEFAULTS);")
+def test_module_reads_exactly_the_state_functions_keys(tmp_path: Path, lesson: int) -> None:
+    keys = run_node(tmp_path, lesson, "return m.KEYS;")
     assert sorted(keys) == sorted(default_model(lesson))
-    widget = WIDGETS[lesson]()
-    synced = {name for name in widget.trait_names(sync=True) if not name.startswith("_")}
-    synced -= {"layout", "tabbable", "tooltip"}
-    assert synced == set(default_model(lesson))
-    assert widget.model() == json.loads(json.dumps(default_model(lesson)))
+    widget = EXPLORERS[MODULES[lesson]](default_model(lesson))
+    assert widget.state() == json.loads(json.dumps(default_model(lesson)))
+    assert sorted(widget.state_keys_in(widget.get_state())) == sorted(keys)
 
 
 # --------------------------------------------------------------------------- lesson 1
@@ -284,11 +287,11 @@ def test_lesson4_tilted_policy_and_frontier_match(tmp_path: Path, case: dict[str
 def test_lesson4_gold_matches_the_toy_sweep(tmp_path: Path) -> None:
     from kl_lessons.toy_responses import beta_sweep, make_toy_responses
 
-    model, betas = default_model(4), [0.003, 0.03, 0.1, 0.3, 3.0]
+    toy, betas = make_toy_responses(), [0.003, 0.03, 0.1, 0.3, 3.0]
     body = "return input.betas.map((b) => m.expectation(m.tiltedPolicy(input.ref, input.r, b), input.gold));"
-    payload = {"ref": model["ref_probs"], "r": model["rewards"], "gold": model["gold"], "betas": betas}
+    payload = {"ref": toy.ref_probs.tolist(), "r": toy.proxy.tolist(), "gold": toy.gold.tolist(), "betas": betas}
     out = run_node(tmp_path, 4, body, payload)
-    assert_close(out, beta_sweep(make_toy_responses(), betas).gold)
+    assert_close(out, beta_sweep(toy, betas).gold)
 
 
 # --------------------------------------------------------------------------- lesson 5
@@ -369,43 +372,45 @@ def test_lesson5_noise_has_the_stated_spread(tmp_path: Path) -> None:
     assert abs(dev.std() - 1.0) < 0.03
 
 
-# --------------------------------------------------------------------------- the embed blocks
-def _embed_md_blocks() -> list[str]:
-    text = (WEB_DIR / "EMBED.md").read_text()
-    return re.findall(r"^```\{anywidget\}.*?^```$\n", text, re.MULTILINE | re.DOTALL)
+# --------------------------------------------------------------------------- lesson 6
+def test_lesson6_helpers(tmp_path: Path) -> None:
+    values = [-300.0, -1.0, 0.0, 0.5, 3.0, 305.2]
+    samples = [[0, ["a"]], [20, ["b"]], [149, ["c"]]]
+    body = """return { sym: input.values.map(m.symlog), near: input.steps.map((s) => m.nearestSampleStep(input.samples, s)),
+      none: m.nearestSampleStep([], 3), range: m.seriesRange([{ metrics: { x: [null, 2, -1] } }, { metrics: { x: [5, null] } }], "x") };"""
+    out = run_node(tmp_path, 6, body, {"values": values, "samples": samples, "steps": [0, 9, 10, 11, 84, 85, 149]})
+    assert_close(out["sym"], np.sign(values) * np.log10(1 + np.abs(values)))
+    # The earlier step on a tie (10 is as far from 0 as from 20).
+    assert out["near"] == [0, 0, 0, 20, 20, 149, 149] and out["none"] is None
+    assert out["range"] == [-1, 5]
 
 
-def test_embed_md_holds_the_current_blocks() -> None:
-    assert _embed_md_blocks() == [embed_block(lesson) for lesson in sorted(MODULES)]
-
-
-def test_embed_blocks_build_into_anywidget_nodes(tmp_path: Path) -> None:
+# --------------------------------------------------------------------------- the {anywidget} blocks
+def test_blocks_build_into_anywidget_nodes(tmp_path: Path) -> None:
     # A project of its own (one probe page, the stand-in theme), so lessons in progress cannot interfere.
     spec = importlib.util.spec_from_file_location("site_check", ROOT / "scripts" / "site_check.py")
     site_check = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(site_check)
-    shutil.copytree(WEB_DIR, tmp_path / "kl_lessons" / "web")
+    shutil.copytree(WEB_DIR, tmp_path / "kl_lessons" / "web", ignore=shutil.ignore_patterns("src"))
     (tmp_path / "notebooks").mkdir()
-    # Exactly the cells EMBED.md offers: each widget inside a labelled, captioned figure.
-    cells = re.findall(r"^``````md\n(.*?)^``````$", (WEB_DIR / "EMBED.md").read_text(), re.MULTILINE | re.DOTALL)
-    assert len(cells) == len(MODULES)
-    (tmp_path / "notebooks" / "probe.md").write_text("# Widget probe\n\n" + "\n".join(cells))
+    # Exactly the lessons' figure cells, each holding its explorer's directive.
+    blocks = notebook_blocks()
+    cells = [cell for _, _, cell in blocks]
+    (tmp_path / "notebooks" / "probe.md").write_text("# Explorer probe\n\n" + "\n\n".join(cells) + "\n")
     (tmp_path / "myst.yml").write_text(
-        "version: 1\nproject:\n  title: Widget probe\n  toc:\n    - file: notebooks/probe.md\n"
+        "version: 1\nproject:\n  title: Explorer probe\n  toc:\n    - file: notebooks/probe.md\n"
         f"site:\n  template: {site_check.STAND_IN}\n"
     )
     code, output, warnings = site_check.build(tmp_path)
     assert code == 0 and not warnings, output
-    nodes, figures = [], []
+    nodes = []
     for content in sorted((tmp_path / "_build" / "site" / "content").glob("*.json")):
-        tree = json.loads(content.read_text())
-        nodes += _find(tree, "anywidget")
-        figures += [n for n in _find(tree, "container") if n.get("kind") == "figure"]
-    assert [f["label"] for f in figures] == [f"fig-0{k}-{MODULES[k][:-3].replace('_', '-')}-live" for k in sorted(MODULES)]
-    assert [n["model"] for n in nodes] == [json.loads(json.dumps(default_model(k))) for k in sorted(MODULES)]
-    for node, lesson in zip(nodes, sorted(MODULES)):
+        nodes += _find(json.loads(content.read_text()), "anywidget")
+    assert len(nodes) == len(blocks)
+    for node, (module, state, _) in zip(nodes, blocks):
+        assert node["model"] == state
         copied = tmp_path / "_build" / "site" / "public" / node["esm"].lstrip("/")
-        assert copied.read_text() == (WEB_DIR / MODULES[lesson]).read_text()
+        assert copied.read_text() == (WEB_DIR / module).read_text()
 
 
 def _find(tree: Any, kind: str) -> list[dict]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from ..explorers.reward_shaping import cafe_review_batch
+from ..response_batch import cafe_review_batch
 from ..kl_in_loss import expected_estimator_gradient, reverse_kl_gradient
 
 #: How close a β answer must be (reward units per nat); the exercise asks for 3 decimals.

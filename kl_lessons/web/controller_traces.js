@@ -1,147 +1,19 @@
-// Lesson 5: two KL controllers steering a simulated policy ("plant"), against the target and the horizon.
-// A self-contained anywidget front-end module: no imports, because MyST copies it under a hashed name.
+// Built by esbuild from kl_lessons/web/src (npm run bundle). Do not edit: edit the source and rebuild.
 
-// ---- pure math (parity-tested against kl_lessons.controllers and kl_lessons.plant) ----
-
-/** A small seeded generator of uniforms in [0, 1) (mulberry32). */
-export function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** `count` seeded standard-normal draws (Box–Muller on mulberry32). */
-export function normalDraws(seed, count) {
-  const next = mulberry32(seed);
-  const out = new Float64Array(count);
-  for (let i = 0; i < count; i += 1) {
-    const u = 1 - next(); // in (0, 1], so the logarithm stays finite
-    out[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next());
-  }
-  return out;
-}
-
-function logTable(betas, kls) {
-  if (betas.length !== kls.length || betas.length < 2) throw new RangeError("betas and kls need the same length, at least 2");
-  const order = betas.map((_, i) => i).sort((i, j) => betas[i] - betas[j]);
-  return { logBetas: order.map((i) => Math.log(betas[i])), logKls: order.map((i) => Math.log(kls[i])) };
-}
-
-function interpolate(x, xs, ys) {
-  // Held at the end values outside the table, like numpy.interp.
-  if (x <= xs[0]) return ys[0];
-  const n = xs.length;
-  if (x >= xs[n - 1]) return ys[n - 1];
-  let j = 0;
-  while (xs[j + 1] <= x) j += 1;
-  const slope = (ys[j + 1] - ys[j]) / (xs[j + 1] - xs[j]);
-  return slope * (x - xs[j]) + ys[j];
-}
-
-/** Equilibrium KL (nats) under a fixed β: piecewise linear in (log β, log KL) through the table, clamped. */
-export function equilibriumKl(beta, betas, kls) {
-  if (!(beta > 0)) throw new RangeError(`beta must be > 0, got ${beta}`);
-  const { logBetas, logKls } = logTable(betas, kls);
-  return Math.exp(interpolate(Math.log(beta), logBetas, logKls));
-}
-
-/**
- * A policy under training as a noisy first-order lag toward the equilibrium KL. Each step with β
- * returns the measured KL, kl_true + noise·z/√batchSize, then moves kl_true a fraction 1/lag of
- * the way to equilibriumKl(β). `normals` supplies the z's in order (zeros when noise is 0).
- */
-export class KLPlant {
-  constructor({ betas, kls, lag, noise, batchSize, kl0 = 0, normals = null }) {
-    const table = logTable(betas, kls);
-    this.logBetas = table.logBetas;
-    this.logKls = table.logKls;
-    this.lag = lag;
-    this.noise = noise;
-    this.batchSize = batchSize;
-    this.klTrue = kl0;
-    this.normals = normals;
-    this.t = 0;
-  }
-
-  equilibrium(beta) {
-    return Math.exp(interpolate(Math.log(beta), this.logBetas, this.logKls));
-  }
-
-  step(beta) {
-    const target = this.equilibrium(beta);
-    const z = this.normals ? this.normals[this.t] : 0;
-    this.t += 1;
-    const measured = this.klTrue + (this.noise / Math.sqrt(this.batchSize)) * z;
-    this.klTrue += (target - this.klTrue) / this.lag;
-    return measured;
-  }
-}
-
-/** Ziegler et al. (2019)'s proportional rule: β ← β·(1 + clip(KL/target − 1, ±0.2)·nSteps/horizon). */
-export class AdaptiveKLController {
-  constructor(initKlCoef, target, horizon) {
-    this.value = initKlCoef;
-    this.target = target;
-    this.horizon = horizon;
-  }
-
-  update(current, nSteps = 1) {
-    const error = Math.min(Math.max(current / this.target - 1, -0.2), 0.2);
-    this.value *= 1 + (error * nSteps) / this.horizon;
-    return this.value;
-  }
-}
-
-/** The threshold ("bang-bang") rule: ×factor above factor·target, ÷factor below target/2, clamped. */
-export class ThresholdKLController {
-  constructor(initKlCoef = 0.1, target = 0.02, factor = 1.5, bounds = [0.01, 1.0]) {
-    this.target = target;
-    this.factor = factor;
-    this.bounds = bounds;
-    this.value = Math.min(Math.max(initKlCoef, bounds[0]), bounds[1]);
-  }
-
-  update(current) {
-    if (current > this.factor * this.target) this.value *= this.factor;
-    else if (current < 0.5 * this.target) this.value /= this.factor;
-    this.value = Math.min(Math.max(this.value, this.bounds[0]), this.bounds[1]);
-    return this.value;
-  }
-}
-
-/** Close the loop for `nSteps`: record β and the true KL, step the plant, update the controller. */
-export function simulateControl(controller, plant, nSteps) {
-  const beta = new Float64Array(nSteps), klTrue = new Float64Array(nSteps), klMeasured = new Float64Array(nSteps);
-  for (let t = 0; t < nSteps; t += 1) {
-    beta[t] = controller.value;
-    klTrue[t] = plant.klTrue;
-    klMeasured[t] = plant.step(beta[t]);
-    controller.update(klMeasured[t], plant.batchSize);
-  }
-  return { beta, klTrue, klMeasured };
-}
-
-/** Mean of the measured KL and its root-mean-square distance from the target, over the last half of a run. */
-export function settledStats(klMeasured, target) {
-  const tail = klMeasured.slice(Math.floor(klMeasured.length / 2));
-  const mean = tail.reduce((s, x) => s + x, 0) / tail.length;
-  const rms = Math.sqrt(tail.reduce((s, x) => s + (x - target) ** 2, 0) / tail.length);
-  return { mean, rms };
-}
-
-// ---- kit.js (generated copy: edit kit.js, then run python scripts/sync_web_kit.py) ----
-
-const SVG_NS = "http://www.w3.org/2000/svg";
-const OKABE_ITO = {
-  orange: "#E69F00", sky: "#56B4E9", green: "#009E73", yellow: "#F0E442",
-  blue: "#0072B2", vermillion: "#D55E00", purple: "#CC79A7", black: "#000000", grey: "#999999",
+// kl_lessons/web/src/kit.js
+var SVG_NS = "http://www.w3.org/2000/svg";
+var OKABE_ITO = {
+  orange: "#E69F00",
+  sky: "#56B4E9",
+  green: "#009E73",
+  yellow: "#F0E442",
+  blue: "#0072B2",
+  vermillion: "#D55E00",
+  purple: "#CC79A7",
+  black: "#000000",
+  grey: "#999999"
 };
-const KIT_CSS = `
+var KIT_CSS = `
 .kl-widget { font: 14px/1.4 system-ui, sans-serif; color: #222; background: #fff; color-scheme: light;
   max-width: 700px; padding: 0.5em; border-radius: 4px; }
 .kl-widget .kl-controls { display: flex; flex-wrap: wrap; gap: 0.4em 1.5em; margin-bottom: 0.4em; }
@@ -161,46 +33,37 @@ const KIT_CSS = `
 .kl-widget th, .kl-widget td { padding: 0.1em 1em 0.1em 0; text-align: right; }
 .kl-widget th[scope=row] { text-align: left; }
 `;
-let kitCounter = 0;
-
+var kitCounter = 0;
 function uniqueId(prefix) {
   kitCounter += 1;
   return `${prefix}-${kitCounter}-${Math.random().toString(36).slice(2, 8)}`;
 }
-
 function setAttrs(node, attrs) {
   for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
   return node;
 }
-
 function svg(parent, tag, attrs = {}) {
   const node = setAttrs(document.createElementNS(SVG_NS, tag), attrs);
   if (parent) parent.appendChild(node);
   return node;
 }
-
 function html(parent, tag, attrs = {}, text = "") {
   const node = setAttrs(document.createElement(tag), attrs);
   if (text) node.textContent = text;
   if (parent) parent.appendChild(node);
   return node;
 }
-
-/** A number as text: fixed decimals, "∞" for infinity, and never "-0.000". */
 function fmt(x, digits) {
   if (x === Infinity) return "∞";
   if (x === -Infinity) return "-∞";
   if (Number.isNaN(x)) return "NaN";
   const text = x.toFixed(digits);
-  return Number(text) === 0 ? (0).toFixed(digits) : text;
+  return Number(text) === 0 ? 0 .toFixed(digits) : text;
 }
-
 function linear(d0, d1, r0, r1) {
   const k = (r1 - r0) / (d1 - d0);
   return (x) => r0 + (x - d0) * k;
 }
-
-/** About `count` round tick values (steps of 1, 2 or 5 × 10^k) covering [lo, hi]. */
 function niceTicks(lo, hi, count) {
   const raw = (hi - lo) / Math.max(1, count);
   const power = 10 ** Math.floor(Math.log10(raw));
@@ -209,11 +72,6 @@ function niceTicks(lo, hi, count) {
   for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) ticks.push(Math.abs(t) < step * 1e-9 ? 0 : t);
   return ticks;
 }
-
-/**
- * Listen for `change:<key>` and return a function that stops listening. The static site's
- * model.off throws (it cannot unsubscribe), so there the listener simply lives with the page.
- */
 function listen(model, key, callback) {
   const event = `change:${key}`;
   model.on(event, callback);
@@ -221,62 +79,39 @@ function listen(model, key, callback) {
     try {
       model.off(event, callback);
     } catch (err) {
-      // Static MyST page: nothing to unsubscribe from once the page goes.
     }
   };
 }
-
-/** The model's save_changes throws on the static site (no kernel to sync with): ignore that there. */
 function syncToModel(model, key, value) {
   try {
     model.set(key, value);
     model.save_changes();
   } catch (err) {
-    // Static MyST page: the value lives only in this page, which is all a reader needs.
   }
 }
-
+var CONTROL_KEYS = /* @__PURE__ */ new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End"]);
 function mountWidget(el, className) {
-  const root = html(null, "div", { class: `kl-widget ${className}` });
+  const root = html(null, "div", { class: `kl-widget ${className}`, "data-lm-suppress-shortcuts": "true" });
+  root.addEventListener("keydown", (event) => {
+    if (CONTROL_KEYS.has(event.key) && event.target.closest("input, select")) event.stopPropagation();
+  });
   html(root, "style", {}, KIT_CSS);
   el.appendChild(root);
   return root;
 }
-
 function makeFigure(parent, width, height, title, description) {
   const titleId = uniqueId("kl-title");
   const descId = uniqueId("kl-desc");
   const figure = svg(parent, "svg", {
-    viewBox: `0 0 ${width} ${height}`, role: "img", "aria-labelledby": `${titleId} ${descId}`,
+    viewBox: `0 0 ${width} ${height}`,
+    role: "img",
+    "aria-labelledby": `${titleId} ${descId}`
   });
   svg(figure, "title", { id: titleId }).textContent = title;
   const desc = svg(figure, "desc", { id: descId });
   desc.textContent = description;
   return { figure, desc };
 }
-
-/**
- * A fill pattern (`url(#id)`): "diagonal", "cross" or "dots" marks over a tint of `colour`
- * (a pale tint with coloured marks, or with `solid` the full colour with dark marks),
- * so that series differ by more than colour alone.
- */
-function hatchPattern(defs, colour, { kind = "diagonal", solid = false } = {}) {
-  const id = uniqueId("kl-hatch");
-  const turned = kind === "dots" ? {} : { patternTransform: "rotate(45)" };
-  const pattern = svg(defs, "pattern", { id, width: 6, height: 6, patternUnits: "userSpaceOnUse", ...turned });
-  svg(pattern, "rect", { width: 6, height: 6, fill: colour, "fill-opacity": solid ? 1 : 0.25 });
-  const ink = solid ? { colour: "#000000", opacity: 0.6, width: 1.2 } : { colour, opacity: 1, width: 2.5 };
-  if (kind === "dots") {
-    svg(pattern, "circle", { cx: 3, cy: 3, r: 1.2, fill: ink.colour, "fill-opacity": ink.opacity });
-  } else {
-    const line = { stroke: ink.colour, "stroke-opacity": ink.opacity, "stroke-width": ink.width };
-    svg(pattern, "line", { x1: 0, y1: 0, x2: 0, y2: 6, ...line });
-    if (kind === "cross") svg(pattern, "line", { x1: 0, y1: 3, x2: 6, y2: 3, ...line });
-  }
-  return `url(#${id})`;
-}
-
-/** A pool of tick marks and labels along one axis, moved by changing attributes (never rebuilt). */
 function makeAxis(parent, { orient, at, from, to, count }) {
   const group = svg(parent, "g", { class: "kl-axis", "aria-hidden": "true" });
   const vertical = orient === "left";
@@ -284,9 +119,7 @@ function makeAxis(parent, { orient, at, from, to, count }) {
   const items = [];
   for (let i = 0; i < count; i += 1) {
     const line = svg(group, "line", { stroke: "#444", visibility: "hidden" });
-    const label = svg(group, "text", vertical
-      ? { x: at - 6, "text-anchor": "end", "dominant-baseline": "middle", visibility: "hidden" }
-      : { y: at + 14, "text-anchor": "middle", visibility: "hidden" });
+    const label = svg(group, "text", vertical ? { x: at - 6, "text-anchor": "end", "dominant-baseline": "middle", visibility: "hidden" } : { y: at + 14, "text-anchor": "middle", visibility: "hidden" });
     items.push({ line, label });
   }
   return {
@@ -302,14 +135,9 @@ function makeAxis(parent, { orient, at, from, to, count }) {
         setAttrs(label, vertical ? { y: p, visibility: "visible" } : { x: p, visibility: "visible" });
         label.textContent = format(ticks[i]);
       });
-    },
+    }
   };
 }
-
-/**
- * A labelled, keyboard-operable range slider bound to one model key.
- * `toSlider`/`fromSlider` map model units to slider units (e.g. log10 β); `text` formats the model value.
- */
 function bindSlider(model, state, parent, key, spec, redraw, cleanups) {
   const { label, min, max, step, text, toSlider = (v) => v, fromSlider = (v) => v } = spec;
   const id = uniqueId(`kl-${key}`);
@@ -330,7 +158,6 @@ function bindSlider(model, state, parent, key, spec, redraw, cleanups) {
     redraw(key);
     syncToModel(model, key, state[key]);
   });
-  // A change made elsewhere (Python in JupyterLab) moves the slider and redraws.
   cleanups.push(listen(model, key, () => {
     const value = model.get(key);
     if (value === state[key]) return;
@@ -341,80 +168,151 @@ function bindSlider(model, state, parent, key, spec, redraw, cleanups) {
   }));
   return input;
 }
-
-/** A labelled group of radio buttons bound to one model key (arrow keys move between them). */
-function bindChoice(model, state, parent, key, { label, options }, redraw, cleanups) {
-  const name = uniqueId(`kl-${key}`);
-  const group = html(parent, "fieldset", { class: "kl-control", "data-key": key });
-  html(group, "legend", {}, label);
-  const inputs = options.map((option) => {
-    const id = uniqueId(`kl-${key}-${option}`);
-    const input = html(group, "input", { type: "radio", name, id, value: option });
-    input.checked = option === state[key];
-    html(group, "label", { for: id }, option);
-    input.addEventListener("change", () => {
-      if (!input.checked) return;
-      state[key] = option;
-      redraw(key);
-      syncToModel(model, key, option);
-    });
-    return input;
-  });
-  cleanups.push(listen(model, key, () => {
-    const value = model.get(key);
-    if (value === state[key]) return;
-    state[key] = value;
-    inputs.forEach((input) => { input.checked = input.value === value; });
-    redraw(key);
-  }));
-  return inputs;
-}
-
 function readoutSpan(parent, key) {
   return html(parent, "span", { "data-readout": key });
 }
-
-/** Every key of `defaults`, read from the model; a key the model lacks (or holds as null) keeps its default. */
-function readModel(model, defaults) {
+function readModel(model, keys) {
   const state = {};
-  for (const [key, fallback] of Object.entries(defaults)) {
+  for (const key of keys) {
     const value = model.get(key);
-    state[key] = value === undefined || value === null ? fallback : value;
+    if (value === void 0 || value === null) throw new Error(`the widget's model has no "${key}"`);
+    state[key] = value;
   }
   return state;
 }
 
-// ---- end of the kit.js copy ----
-
-// ---- the widget ----
-
-export const DEFAULTS = {
-  plant_betas: [0.01, 0.03, 0.1, 0.3, 1.0],
-  plant_kls: [6.0, 5.0, 1.3, 0.2, 0.02],
-  lag: 10,
-  noise: 3.0,
-  batch_size: 512,
-  kl0: 0.0,
-  seed: 5,
-  n_steps: 400,
-  init_beta: 0.1,
-  target: 3.0,
-  horizon: 10000,
-  threshold_factor: 1.5,
-  threshold_bounds: [0.01, 1.0],
+// kl_lessons/web/src/lessons/controller_traces.js
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = a + 1831565813 >>> 0;
+    let t = a;
+    t = Math.imul(t ^ t >>> 15, t | 1);
+    t ^= t + Math.imul(t ^ t >>> 7, t | 61);
+    return ((t ^ t >>> 14) >>> 0) / 4294967296;
+  };
+}
+function normalDraws(seed, count) {
+  const next = mulberry32(seed);
+  const out = new Float64Array(count);
+  for (let i = 0; i < count; i += 1) {
+    const u = 1 - next();
+    out[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next());
+  }
+  return out;
+}
+function logTable(betas, kls) {
+  if (betas.length !== kls.length || betas.length < 2) throw new RangeError("betas and kls need the same length, at least 2");
+  const order = betas.map((_, i) => i).sort((i, j) => betas[i] - betas[j]);
+  return { logBetas: order.map((i) => Math.log(betas[i])), logKls: order.map((i) => Math.log(kls[i])) };
+}
+function interpolate(x, xs, ys) {
+  if (x <= xs[0]) return ys[0];
+  const n = xs.length;
+  if (x >= xs[n - 1]) return ys[n - 1];
+  let j = 0;
+  while (xs[j + 1] <= x) j += 1;
+  const slope = (ys[j + 1] - ys[j]) / (xs[j + 1] - xs[j]);
+  return slope * (x - xs[j]) + ys[j];
+}
+function equilibriumKl(beta, betas, kls) {
+  if (!(beta > 0)) throw new RangeError(`beta must be > 0, got ${beta}`);
+  const { logBetas, logKls } = logTable(betas, kls);
+  return Math.exp(interpolate(Math.log(beta), logBetas, logKls));
+}
+var KLPlant = class {
+  constructor({ betas, kls, lag, noise, batchSize, kl0 = 0, normals = null }) {
+    const table = logTable(betas, kls);
+    this.logBetas = table.logBetas;
+    this.logKls = table.logKls;
+    this.lag = lag;
+    this.noise = noise;
+    this.batchSize = batchSize;
+    this.klTrue = kl0;
+    this.normals = normals;
+    this.t = 0;
+  }
+  equilibrium(beta) {
+    return Math.exp(interpolate(Math.log(beta), this.logBetas, this.logKls));
+  }
+  step(beta) {
+    const target = this.equilibrium(beta);
+    const z = this.normals ? this.normals[this.t] : 0;
+    this.t += 1;
+    const measured = this.klTrue + this.noise / Math.sqrt(this.batchSize) * z;
+    this.klTrue += (target - this.klTrue) / this.lag;
+    return measured;
+  }
 };
-const RUNS = {
+var AdaptiveKLController = class {
+  constructor(initKlCoef, target, horizon) {
+    this.value = initKlCoef;
+    this.target = target;
+    this.horizon = horizon;
+  }
+  update(current, nSteps = 1) {
+    const error = Math.min(Math.max(current / this.target - 1, -0.2), 0.2);
+    this.value *= 1 + error * nSteps / this.horizon;
+    return this.value;
+  }
+};
+var ThresholdKLController = class {
+  constructor(initKlCoef = 0.1, target = 0.02, factor = 1.5, bounds = [0.01, 1]) {
+    this.target = target;
+    this.factor = factor;
+    this.bounds = bounds;
+    this.value = Math.min(Math.max(initKlCoef, bounds[0]), bounds[1]);
+  }
+  update(current) {
+    if (current > this.factor * this.target) this.value *= this.factor;
+    else if (current < 0.5 * this.target) this.value /= this.factor;
+    this.value = Math.min(Math.max(this.value, this.bounds[0]), this.bounds[1]);
+    return this.value;
+  }
+};
+function simulateControl(controller, plant, nSteps) {
+  const beta = new Float64Array(nSteps), klTrue = new Float64Array(nSteps), klMeasured = new Float64Array(nSteps);
+  for (let t = 0; t < nSteps; t += 1) {
+    beta[t] = controller.value;
+    klTrue[t] = plant.klTrue;
+    klMeasured[t] = plant.step(beta[t]);
+    controller.update(klMeasured[t], plant.batchSize);
+  }
+  return { beta, klTrue, klMeasured };
+}
+function settledStats(klMeasured, target) {
+  const tail = klMeasured.slice(Math.floor(klMeasured.length / 2));
+  const mean = tail.reduce((s, x) => s + x, 0) / tail.length;
+  const rms = Math.sqrt(tail.reduce((s, x) => s + (x - target) ** 2, 0) / tail.length);
+  return { mean, rms };
+}
+var KEYS = [
+  "plant_betas",
+  "plant_kls",
+  "lag",
+  "noise",
+  "batch_size",
+  "kl0",
+  "seed",
+  "n_steps",
+  "init_beta",
+  "target",
+  "horizon",
+  "threshold_factor",
+  "threshold_bounds",
+  "target_range",
+  "log10_horizon_range",
+  "noise_range"
+];
+var RUNS = {
   adaptive: { colour: OKABE_ITO.blue, dash: "none", name: "proportional (Ziegler et al.)", short: "proportional" },
-  threshold: { colour: OKABE_ITO.vermillion, dash: "6 3", name: "threshold (×1.5 / ÷1.5)", short: "threshold" },
+  threshold: { colour: OKABE_ITO.vermillion, dash: "6 3", name: "threshold (×1.5 / ÷1.5)", short: "threshold" }
 };
-
 function render({ model, el }) {
-  const state = readModel(model, DEFAULTS);
-  const cleanups = []; // how to stop listening to the model when the view goes
+  const state = readModel(model, KEYS);
+  const cleanups = [];
   const n = state.n_steps;
-  // Both controllers see the same noise, fixed once, so moving a slider changes only the control.
   const normals = normalDraws(state.seed, n);
-
   const root = mountWidget(el, "kl-controller-traces");
   const controls = html(root, "div", { class: "kl-controls" });
   const W = 680, H = 400;
@@ -435,7 +333,7 @@ function render({ model, el }) {
   for (const [name, { colour, dash }] of Object.entries(RUNS)) {
     lines[name] = {
       kl: svg(figure, "polyline", { fill: "none", stroke: colour, "stroke-width": 1.6, "stroke-dasharray": dash }),
-      beta: svg(figure, "polyline", { fill: "none", stroke: colour, "stroke-width": 2, "stroke-dasharray": dash }),
+      beta: svg(figure, "polyline", { fill: "none", stroke: colour, "stroke-width": 2, "stroke-dasharray": dash })
     };
   }
   const legend = svg(figure, "g", { "aria-hidden": "true" });
@@ -444,7 +342,6 @@ function render({ model, el }) {
     svg(legend, "line", { x1: x, x2: x + 24, y1: 28, y2: 28, stroke: colour, "stroke-width": 2, "stroke-dasharray": dash });
     svg(legend, "text", { x: x + 29, y: 32 }).textContent = text;
   });
-
   const readout = html(root, "div", { class: "kl-readout", "aria-live": "polite" });
   const table = html(readout, "table");
   const head = html(table, "tr");
@@ -455,19 +352,22 @@ function render({ model, el }) {
     html(row, "th", { scope: "row" }, label);
     cells[name] = ["beta", "kl", "rms"].map((stat) => readoutSpan(html(row, "td"), `${name}_${stat}`));
   }
-
   function run(controller) {
     const plant = new KLPlant({
-      betas: state.plant_betas, kls: state.plant_kls, lag: state.lag, noise: state.noise,
-      batchSize: state.batch_size, kl0: state.kl0, normals,
+      betas: state.plant_betas,
+      kls: state.plant_kls,
+      lag: state.lag,
+      noise: state.noise,
+      batchSize: state.batch_size,
+      kl0: state.kl0,
+      normals
     });
     return simulateControl(controller, plant, n);
   }
-
   function redraw() {
     const traces = {
       adaptive: run(new AdaptiveKLController(state.init_beta, state.target, state.horizon)),
-      threshold: run(new ThresholdKLController(state.init_beta, state.target, state.threshold_factor, state.threshold_bounds)),
+      threshold: run(new ThresholdKLController(state.init_beta, state.target, state.threshold_factor, state.threshold_bounds))
     };
     let klHi = state.target, bLo = Infinity, bHi = -Infinity, klLo = 0;
     for (const tr of Object.values(traces)) {
@@ -480,11 +380,10 @@ function render({ model, el }) {
     }
     const klY = linear(klLo, klHi * 1.05, klPanel.y0, klPanel.y1);
     klAxis.update(niceTicks(klLo, klHi * 1.05, 5), klY, (t) => fmt(t, 1));
-    // β axis: whole decades around the traces.
     const dLo = Math.floor(Math.log10(bLo) + 1e-9), dHi = Math.max(Math.ceil(Math.log10(bHi) - 1e-9), dLo + 1);
     const betaY = linear(dLo, dHi, betaPanel.y0, betaPanel.y1);
     const decades = Array.from({ length: dHi - dLo + 1 }, (_, i) => dLo + i);
-    betaAxis.update(decades, betaY, (d) => (d >= 0 ? String(10 ** d) : (10 ** d).toFixed(-d)));
+    betaAxis.update(decades, betaY, (d) => d >= 0 ? String(10 ** d) : (10 ** d).toFixed(-d));
     setAttrs(targetLine, { y1: klY(state.target), y2: klY(state.target) });
     const summary = [];
     for (const [name, tr] of Object.entries(traces)) {
@@ -497,18 +396,45 @@ function render({ model, el }) {
       cells[name][2].textContent = fmt(rms, 4);
       summary.push(`${RUNS[name].name}: final β ${fmt(finalBeta, 4)}, mean KL ${fmt(mean, 4)} nats over the second half`);
     }
-    desc.textContent = `Target ${fmt(state.target, 2)} nats, horizon ${Math.round(state.horizon)}. ${summary.join("; ")}.`;
+    desc.textContent = `Target ${fmt(state.target, 2)} nats, horizon ${Math.round(state.horizon)}, noise ${fmt(state.noise, 1)} nats. ${summary.join("; ")}.`;
   }
-
+  const [tLo, tHi] = state.target_range, [hLo, hHi] = state.log10_horizon_range, [nLo, nHi] = state.noise_range;
   bindSlider(model, state, controls, "target", {
-    label: "Target KL (nats)", min: 0.5, max: 6, step: 0.1, text: (v) => fmt(v, 2),
+    label: "Target KL (nats)",
+    min: tLo,
+    max: tHi,
+    step: 0.05,
+    text: (v) => fmt(v, 2)
   }, redraw, cleanups);
   bindSlider(model, state, controls, "horizon", {
-    label: "Horizon (samples, log scale)", min: 3, max: 5, step: 0.05, text: (v) => String(Math.round(v)),
-    toSlider: (v) => Math.log10(v), fromSlider: (v) => 10 ** v,
+    label: "Horizon (samples, log scale)",
+    min: hLo,
+    max: hHi,
+    step: 0.05,
+    text: (v) => String(Math.round(v)),
+    toSlider: (v) => Math.log10(v),
+    fromSlider: (v) => 10 ** v
+  }, redraw, cleanups);
+  bindSlider(model, state, controls, "noise", {
+    label: "Noise of one reading (nats)",
+    min: nLo,
+    max: nHi,
+    step: 0.1,
+    text: (v) => fmt(v, 1)
   }, redraw, cleanups);
   redraw();
   return () => cleanups.forEach((stop) => stop());
 }
-
-export default { render };
+var controller_traces_default = { render };
+export {
+  AdaptiveKLController,
+  KEYS,
+  KLPlant,
+  ThresholdKLController,
+  controller_traces_default as default,
+  equilibriumKl,
+  mulberry32,
+  normalDraws,
+  settledStats,
+  simulateControl
+};

@@ -1,52 +1,223 @@
-// Lesson 2: how widely the batch means of k1, k2 and k3 scatter, against the number of sampled tokens.
-// A self-contained anywidget front-end module: no imports, because MyST copies it under a hashed name.
+// Built by esbuild from kl_lessons/web/src (npm run bundle). Do not edit: edit the source and rebuild.
 
-// ---- pure math (parity-tested against kl_lessons.estimators and kl_lessons.divergence) ----
-
-export const ESTIMATORS = ["k1", "k2", "k3"];
-
-/** A small seeded generator of uniforms in [0, 1) (mulberry32): the same seed gives the same draws everywhere. */
-export function mulberry32(seed) {
-  let a = seed >>> 0;
+// kl_lessons/web/src/kit.js
+var SVG_NS = "http://www.w3.org/2000/svg";
+var OKABE_ITO = {
+  orange: "#E69F00",
+  sky: "#56B4E9",
+  green: "#009E73",
+  yellow: "#F0E442",
+  blue: "#0072B2",
+  vermillion: "#D55E00",
+  purple: "#CC79A7",
+  black: "#000000",
+  grey: "#999999"
+};
+var KIT_CSS = `
+.kl-widget { font: 14px/1.4 system-ui, sans-serif; color: #222; background: #fff; color-scheme: light;
+  max-width: 700px; padding: 0.5em; border-radius: 4px; }
+.kl-widget .kl-controls { display: flex; flex-wrap: wrap; gap: 0.4em 1.5em; margin-bottom: 0.4em; }
+.kl-widget .kl-control { display: flex; align-items: center; gap: 0.5em; }
+.kl-widget .kl-control input[type=range] { width: 11em; accent-color: #0072B2; }
+.kl-widget .kl-control input:focus-visible { outline: 3px solid #E69F00; outline-offset: 2px; }
+.kl-widget .kl-value { font-variant-numeric: tabular-nums; min-width: 4.5em; font-weight: 600; }
+.kl-widget fieldset { border: none; margin: 0; padding: 0; display: flex; gap: 0.6em; align-items: center; }
+.kl-widget legend { float: left; margin-right: 0.5em; }
+.kl-widget svg { width: 100%; height: auto; display: block; }
+.kl-widget svg text { font: 11px system-ui, sans-serif; fill: #222; }
+.kl-widget svg .kl-title { font-size: 12.5px; font-weight: 600; }
+.kl-widget .kl-readout { font-variant-numeric: tabular-nums; margin-top: 0.3em; }
+.kl-widget .kl-readout b { font-weight: 600; }
+.kl-widget .kl-readout p { margin: 0.2em 0; }
+.kl-widget table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+.kl-widget th, .kl-widget td { padding: 0.1em 1em 0.1em 0; text-align: right; }
+.kl-widget th[scope=row] { text-align: left; }
+`;
+var kitCounter = 0;
+function uniqueId(prefix) {
+  kitCounter += 1;
+  return `${prefix}-${kitCounter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+function setAttrs(node, attrs) {
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+  return node;
+}
+function svg(parent, tag, attrs = {}) {
+  const node = setAttrs(document.createElementNS(SVG_NS, tag), attrs);
+  if (parent) parent.appendChild(node);
+  return node;
+}
+function html(parent, tag, attrs = {}, text = "") {
+  const node = setAttrs(document.createElement(tag), attrs);
+  if (text) node.textContent = text;
+  if (parent) parent.appendChild(node);
+  return node;
+}
+function fmt(x, digits) {
+  if (x === Infinity) return "∞";
+  if (x === -Infinity) return "-∞";
+  if (Number.isNaN(x)) return "NaN";
+  const text = x.toFixed(digits);
+  return Number(text) === 0 ? 0 .toFixed(digits) : text;
+}
+function linear(d0, d1, r0, r1) {
+  const k = (r1 - r0) / (d1 - d0);
+  return (x) => r0 + (x - d0) * k;
+}
+function niceTicks(lo, hi, count) {
+  const raw = (hi - lo) / Math.max(1, count);
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) || 10 * power;
+  const ticks = [];
+  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) ticks.push(Math.abs(t) < step * 1e-9 ? 0 : t);
+  return ticks;
+}
+function listen(model, key, callback) {
+  const event = `change:${key}`;
+  model.on(event, callback);
   return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    try {
+      model.off(event, callback);
+    } catch (err) {
+    }
   };
 }
+function syncToModel(model, key, value) {
+  try {
+    model.set(key, value);
+    model.save_changes();
+  } catch (err) {
+  }
+}
+var CONTROL_KEYS = /* @__PURE__ */ new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End"]);
+function mountWidget(el, className) {
+  const root = html(null, "div", { class: `kl-widget ${className}`, "data-lm-suppress-shortcuts": "true" });
+  root.addEventListener("keydown", (event) => {
+    if (CONTROL_KEYS.has(event.key) && event.target.closest("input, select")) event.stopPropagation();
+  });
+  html(root, "style", {}, KIT_CSS);
+  el.appendChild(root);
+  return root;
+}
+function makeFigure(parent, width, height, title, description) {
+  const titleId = uniqueId("kl-title");
+  const descId = uniqueId("kl-desc");
+  const figure = svg(parent, "svg", {
+    viewBox: `0 0 ${width} ${height}`,
+    role: "img",
+    "aria-labelledby": `${titleId} ${descId}`
+  });
+  svg(figure, "title", { id: titleId }).textContent = title;
+  const desc = svg(figure, "desc", { id: descId });
+  desc.textContent = description;
+  return { figure, desc };
+}
+function makeAxis(parent, { orient, at, from, to, count }) {
+  const group = svg(parent, "g", { class: "kl-axis", "aria-hidden": "true" });
+  const vertical = orient === "left";
+  svg(group, "line", vertical ? { x1: at, x2: at, y1: from, y2: to, stroke: "#444" } : { y1: at, y2: at, x1: from, x2: to, stroke: "#444" });
+  const items = [];
+  for (let i = 0; i < count; i += 1) {
+    const line = svg(group, "line", { stroke: "#444", visibility: "hidden" });
+    const label = svg(group, "text", vertical ? { x: at - 6, "text-anchor": "end", "dominant-baseline": "middle", visibility: "hidden" } : { y: at + 14, "text-anchor": "middle", visibility: "hidden" });
+    items.push({ line, label });
+  }
+  return {
+    update(ticks, position, format) {
+      items.forEach(({ line, label }, i) => {
+        if (i >= ticks.length) {
+          line.setAttribute("visibility", "hidden");
+          label.setAttribute("visibility", "hidden");
+          return;
+        }
+        const p = position(ticks[i]);
+        setAttrs(line, vertical ? { x1: at - 4, x2: at, y1: p, y2: p, visibility: "visible" } : { x1: p, x2: p, y1: at, y2: at + 4, visibility: "visible" });
+        setAttrs(label, vertical ? { y: p, visibility: "visible" } : { x: p, visibility: "visible" });
+        label.textContent = format(ticks[i]);
+      });
+    }
+  };
+}
+function bindSlider(model, state, parent, key, spec, redraw, cleanups) {
+  const { label, min, max, step, text, toSlider = (v) => v, fromSlider = (v) => v } = spec;
+  const id = uniqueId(`kl-${key}`);
+  const row = html(parent, "div", { class: "kl-control" });
+  html(row, "label", { for: id }, label);
+  const input = html(row, "input", { type: "range", id, min, max, step, "data-key": key });
+  input.value = String(toSlider(state[key]));
+  const output = html(row, "output", { for: id, class: "kl-value", "data-readout": key });
+  const show = () => {
+    const shown = text(state[key]);
+    output.textContent = shown;
+    input.setAttribute("aria-valuetext", shown);
+  };
+  show();
+  input.addEventListener("input", () => {
+    state[key] = fromSlider(Number(input.value));
+    show();
+    redraw(key);
+    syncToModel(model, key, state[key]);
+  });
+  cleanups.push(listen(model, key, () => {
+    const value = model.get(key);
+    if (value === state[key]) return;
+    state[key] = value;
+    input.value = String(toSlider(value));
+    show();
+    redraw(key);
+  }));
+  return input;
+}
+function readoutSpan(parent, key) {
+  return html(parent, "span", { "data-readout": key });
+}
+function readModel(model, keys) {
+  const state = {};
+  for (const key of keys) {
+    const value = model.get(key);
+    if (value === void 0 || value === null) throw new Error(`the widget's model has no "${key}"`);
+    state[key] = value;
+  }
+  return state;
+}
 
-/** `count` seeded uniforms in [0, 1). */
-export function uniforms(seed, count) {
+// kl_lessons/web/src/lessons/estimator_spread.js
+var ESTIMATORS = ["k1", "k2", "k3"];
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = a + 1831565813 >>> 0;
+    let t = a;
+    t = Math.imul(t ^ t >>> 15, t | 1);
+    t ^= t + Math.imul(t ^ t >>> 7, t | 61);
+    return ((t ^ t >>> 14) >>> 0) / 4294967296;
+  };
+}
+function uniforms(seed, count) {
   const next = mulberry32(seed);
   const out = new Float64Array(count);
   for (let i = 0; i < count; i += 1) out[i] = next();
   return out;
 }
-
-/** The policy π ∝ π_ref·exp(drift·direction), normalised with log-sum-exp; drift = 0 gives π_ref. */
-export function driftedPolicy(refProbs, direction, drift) {
+function driftedPolicy(refProbs, direction, drift) {
   if (refProbs.length !== direction.length) throw new RangeError("refProbs and direction must have the same length");
   const logits = refProbs.map((p, i) => Math.log(p) + drift * direction[i]);
   const peak = Math.max(...logits);
   const logNorm = peak + Math.log(logits.reduce((s, l) => s + Math.exp(l - peak), 0));
   return logits.map((l) => Math.exp(l - logNorm));
 }
-
-/** Exact KL(P‖Q) in nats (terms p·log p − p·log q; 0 where p = 0). */
-export function klDivergence(p, q) {
+function klDivergence(p, q) {
   let total = 0;
   for (let i = 0; i < p.length; i += 1) if (p[i] > 0) total += p[i] * Math.log(p[i]) - p[i] * Math.log(q[i]);
   return Math.max(0, total);
 }
-
-/** Draw one token index per uniform by inverting the cumulative distribution of `probs`. */
-export function sampleTokens(probs, u) {
+function sampleTokens(probs, u) {
   const cdf = new Float64Array(probs.length);
   let running = 0;
-  probs.forEach((p, i) => { cdf[i] = running += p; });
-  const last = probs.reduce((best, p, i) => (p > 0 ? i : best), 0);
+  probs.forEach((p, i) => {
+    cdf[i] = running += p;
+  });
+  const last = probs.reduce((best, p, i) => p > 0 ? i : best, 0);
   const tokens = new Int32Array(u.length);
   for (let i = 0; i < u.length; i += 1) {
     const target = u[i] * running;
@@ -56,48 +227,31 @@ export function sampleTokens(probs, u) {
   }
   return tokens;
 }
-
-/**
- * Single-sample estimates of KL(π‖π_ref) for tokens drawn from π, in nats (Schulman, 2020).
- * With log r = ref − logprob: k1 = −log r, k2 = ½(log r)², k3 = (r − 1) − log r.
- */
-export function klEstimate(logprobs, refLogprobs, estimator) {
+function klEstimate(logprobs, refLogprobs, estimator) {
   if (logprobs.length !== refLogprobs.length) throw new RangeError("logprobs and refLogprobs must have the same length");
   const out = new Float64Array(logprobs.length);
   for (let i = 0; i < logprobs.length; i += 1) {
     const logR = refLogprobs[i] - logprobs[i];
     if (estimator === "k1") out[i] = -logR;
     else if (estimator === "k2") out[i] = 0.5 * logR * logR;
-    else if (estimator === "k3") out[i] = Math.expm1(logR) - logR; // expm1 stays accurate for r near 1
+    else if (estimator === "k3") out[i] = Math.expm1(logR) - logR;
     else throw new RangeError(`estimator must be one of ${ESTIMATORS.join(", ")}, got ${estimator}`);
   }
   return out;
 }
-
-/** The q-quantile of an ascending array, interpolating linearly between order statistics. */
-export function quantile(sorted, q) {
+function quantile(sorted, q) {
   const position = q * (sorted.length - 1);
   const below = Math.floor(position);
   const above = Math.min(below + 1, sorted.length - 1);
   return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
 }
-
-/** Batch sizes 1, 2, 4, …, 2^maxLog2. */
-export function batchSizes(maxLog2) {
+function batchSizes(maxLog2) {
   return Array.from({ length: maxLog2 + 1 }, (_, k) => 2 ** k);
 }
-
-/**
- * Spread of batch means. `tokens` holds `trials` rows of `maxSize` draws; the batch of size n in a
- * trial is its first n draws. For every estimator and size: the mean over trials of the batch means,
- * their standard deviation (divided by trials − 1), their 10 % and 90 % quantiles, and the share < 0.
- */
-export function batchMeanSpread(tokens, trials, maxSize, logPolicy, logRef, sizes) {
-  // An estimate depends only on which token was drawn, so tabulate each estimator once per vocabulary entry.
+function batchMeanSpread(tokens, trials, maxSize, logPolicy, logRef, sizes) {
   const [t1, t2, t3] = ESTIMATORS.map((name) => klEstimate(logPolicy, logRef, name));
   const means = ESTIMATORS.map(() => sizes.map(() => new Float64Array(trials)));
   for (let t = 0; t < trials; t += 1) {
-    // One pass over the trial's draws keeps three running sums, read off at each batch size.
     let s1 = 0, s2 = 0, s3 = 0, next = 0;
     for (let i = 0, at = t * maxSize; i < maxSize && next < sizes.length; i += 1, at += 1) {
       const k = tokens[at];
@@ -124,284 +278,19 @@ export function batchMeanSpread(tokens, trials, maxSize, logPolicy, logRef, size
   });
   return result;
 }
-
-// ---- kit.js (generated copy: edit kit.js, then run python scripts/sync_web_kit.py) ----
-
-const SVG_NS = "http://www.w3.org/2000/svg";
-const OKABE_ITO = {
-  orange: "#E69F00", sky: "#56B4E9", green: "#009E73", yellow: "#F0E442",
-  blue: "#0072B2", vermillion: "#D55E00", purple: "#CC79A7", black: "#000000", grey: "#999999",
-};
-const KIT_CSS = `
-.kl-widget { font: 14px/1.4 system-ui, sans-serif; color: #222; background: #fff; color-scheme: light;
-  max-width: 700px; padding: 0.5em; border-radius: 4px; }
-.kl-widget .kl-controls { display: flex; flex-wrap: wrap; gap: 0.4em 1.5em; margin-bottom: 0.4em; }
-.kl-widget .kl-control { display: flex; align-items: center; gap: 0.5em; }
-.kl-widget .kl-control input[type=range] { width: 11em; accent-color: #0072B2; }
-.kl-widget .kl-control input:focus-visible { outline: 3px solid #E69F00; outline-offset: 2px; }
-.kl-widget .kl-value { font-variant-numeric: tabular-nums; min-width: 4.5em; font-weight: 600; }
-.kl-widget fieldset { border: none; margin: 0; padding: 0; display: flex; gap: 0.6em; align-items: center; }
-.kl-widget legend { float: left; margin-right: 0.5em; }
-.kl-widget svg { width: 100%; height: auto; display: block; }
-.kl-widget svg text { font: 11px system-ui, sans-serif; fill: #222; }
-.kl-widget svg .kl-title { font-size: 12.5px; font-weight: 600; }
-.kl-widget .kl-readout { font-variant-numeric: tabular-nums; margin-top: 0.3em; }
-.kl-widget .kl-readout b { font-weight: 600; }
-.kl-widget .kl-readout p { margin: 0.2em 0; }
-.kl-widget table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-.kl-widget th, .kl-widget td { padding: 0.1em 1em 0.1em 0; text-align: right; }
-.kl-widget th[scope=row] { text-align: left; }
-`;
-let kitCounter = 0;
-
-function uniqueId(prefix) {
-  kitCounter += 1;
-  return `${prefix}-${kitCounter}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
-function setAttrs(node, attrs) {
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
-  return node;
-}
-
-function svg(parent, tag, attrs = {}) {
-  const node = setAttrs(document.createElementNS(SVG_NS, tag), attrs);
-  if (parent) parent.appendChild(node);
-  return node;
-}
-
-function html(parent, tag, attrs = {}, text = "") {
-  const node = setAttrs(document.createElement(tag), attrs);
-  if (text) node.textContent = text;
-  if (parent) parent.appendChild(node);
-  return node;
-}
-
-/** A number as text: fixed decimals, "∞" for infinity, and never "-0.000". */
-function fmt(x, digits) {
-  if (x === Infinity) return "∞";
-  if (x === -Infinity) return "-∞";
-  if (Number.isNaN(x)) return "NaN";
-  const text = x.toFixed(digits);
-  return Number(text) === 0 ? (0).toFixed(digits) : text;
-}
-
-function linear(d0, d1, r0, r1) {
-  const k = (r1 - r0) / (d1 - d0);
-  return (x) => r0 + (x - d0) * k;
-}
-
-/** About `count` round tick values (steps of 1, 2 or 5 × 10^k) covering [lo, hi]. */
-function niceTicks(lo, hi, count) {
-  const raw = (hi - lo) / Math.max(1, count);
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) || 10 * power;
-  const ticks = [];
-  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) ticks.push(Math.abs(t) < step * 1e-9 ? 0 : t);
-  return ticks;
-}
-
-/**
- * Listen for `change:<key>` and return a function that stops listening. The static site's
- * model.off throws (it cannot unsubscribe), so there the listener simply lives with the page.
- */
-function listen(model, key, callback) {
-  const event = `change:${key}`;
-  model.on(event, callback);
-  return () => {
-    try {
-      model.off(event, callback);
-    } catch (err) {
-      // Static MyST page: nothing to unsubscribe from once the page goes.
-    }
-  };
-}
-
-/** The model's save_changes throws on the static site (no kernel to sync with): ignore that there. */
-function syncToModel(model, key, value) {
-  try {
-    model.set(key, value);
-    model.save_changes();
-  } catch (err) {
-    // Static MyST page: the value lives only in this page, which is all a reader needs.
-  }
-}
-
-function mountWidget(el, className) {
-  const root = html(null, "div", { class: `kl-widget ${className}` });
-  html(root, "style", {}, KIT_CSS);
-  el.appendChild(root);
-  return root;
-}
-
-function makeFigure(parent, width, height, title, description) {
-  const titleId = uniqueId("kl-title");
-  const descId = uniqueId("kl-desc");
-  const figure = svg(parent, "svg", {
-    viewBox: `0 0 ${width} ${height}`, role: "img", "aria-labelledby": `${titleId} ${descId}`,
-  });
-  svg(figure, "title", { id: titleId }).textContent = title;
-  const desc = svg(figure, "desc", { id: descId });
-  desc.textContent = description;
-  return { figure, desc };
-}
-
-/**
- * A fill pattern (`url(#id)`): "diagonal", "cross" or "dots" marks over a tint of `colour`
- * (a pale tint with coloured marks, or with `solid` the full colour with dark marks),
- * so that series differ by more than colour alone.
- */
-function hatchPattern(defs, colour, { kind = "diagonal", solid = false } = {}) {
-  const id = uniqueId("kl-hatch");
-  const turned = kind === "dots" ? {} : { patternTransform: "rotate(45)" };
-  const pattern = svg(defs, "pattern", { id, width: 6, height: 6, patternUnits: "userSpaceOnUse", ...turned });
-  svg(pattern, "rect", { width: 6, height: 6, fill: colour, "fill-opacity": solid ? 1 : 0.25 });
-  const ink = solid ? { colour: "#000000", opacity: 0.6, width: 1.2 } : { colour, opacity: 1, width: 2.5 };
-  if (kind === "dots") {
-    svg(pattern, "circle", { cx: 3, cy: 3, r: 1.2, fill: ink.colour, "fill-opacity": ink.opacity });
-  } else {
-    const line = { stroke: ink.colour, "stroke-opacity": ink.opacity, "stroke-width": ink.width };
-    svg(pattern, "line", { x1: 0, y1: 0, x2: 0, y2: 6, ...line });
-    if (kind === "cross") svg(pattern, "line", { x1: 0, y1: 3, x2: 6, y2: 3, ...line });
-  }
-  return `url(#${id})`;
-}
-
-/** A pool of tick marks and labels along one axis, moved by changing attributes (never rebuilt). */
-function makeAxis(parent, { orient, at, from, to, count }) {
-  const group = svg(parent, "g", { class: "kl-axis", "aria-hidden": "true" });
-  const vertical = orient === "left";
-  svg(group, "line", vertical ? { x1: at, x2: at, y1: from, y2: to, stroke: "#444" } : { y1: at, y2: at, x1: from, x2: to, stroke: "#444" });
-  const items = [];
-  for (let i = 0; i < count; i += 1) {
-    const line = svg(group, "line", { stroke: "#444", visibility: "hidden" });
-    const label = svg(group, "text", vertical
-      ? { x: at - 6, "text-anchor": "end", "dominant-baseline": "middle", visibility: "hidden" }
-      : { y: at + 14, "text-anchor": "middle", visibility: "hidden" });
-    items.push({ line, label });
-  }
-  return {
-    update(ticks, position, format) {
-      items.forEach(({ line, label }, i) => {
-        if (i >= ticks.length) {
-          line.setAttribute("visibility", "hidden");
-          label.setAttribute("visibility", "hidden");
-          return;
-        }
-        const p = position(ticks[i]);
-        setAttrs(line, vertical ? { x1: at - 4, x2: at, y1: p, y2: p, visibility: "visible" } : { x1: p, x2: p, y1: at, y2: at + 4, visibility: "visible" });
-        setAttrs(label, vertical ? { y: p, visibility: "visible" } : { x: p, visibility: "visible" });
-        label.textContent = format(ticks[i]);
-      });
-    },
-  };
-}
-
-/**
- * A labelled, keyboard-operable range slider bound to one model key.
- * `toSlider`/`fromSlider` map model units to slider units (e.g. log10 β); `text` formats the model value.
- */
-function bindSlider(model, state, parent, key, spec, redraw, cleanups) {
-  const { label, min, max, step, text, toSlider = (v) => v, fromSlider = (v) => v } = spec;
-  const id = uniqueId(`kl-${key}`);
-  const row = html(parent, "div", { class: "kl-control" });
-  html(row, "label", { for: id }, label);
-  const input = html(row, "input", { type: "range", id, min, max, step, "data-key": key });
-  input.value = String(toSlider(state[key]));
-  const output = html(row, "output", { for: id, class: "kl-value", "data-readout": key });
-  const show = () => {
-    const shown = text(state[key]);
-    output.textContent = shown;
-    input.setAttribute("aria-valuetext", shown);
-  };
-  show();
-  input.addEventListener("input", () => {
-    state[key] = fromSlider(Number(input.value));
-    show();
-    redraw(key);
-    syncToModel(model, key, state[key]);
-  });
-  // A change made elsewhere (Python in JupyterLab) moves the slider and redraws.
-  cleanups.push(listen(model, key, () => {
-    const value = model.get(key);
-    if (value === state[key]) return;
-    state[key] = value;
-    input.value = String(toSlider(value));
-    show();
-    redraw(key);
-  }));
-  return input;
-}
-
-/** A labelled group of radio buttons bound to one model key (arrow keys move between them). */
-function bindChoice(model, state, parent, key, { label, options }, redraw, cleanups) {
-  const name = uniqueId(`kl-${key}`);
-  const group = html(parent, "fieldset", { class: "kl-control", "data-key": key });
-  html(group, "legend", {}, label);
-  const inputs = options.map((option) => {
-    const id = uniqueId(`kl-${key}-${option}`);
-    const input = html(group, "input", { type: "radio", name, id, value: option });
-    input.checked = option === state[key];
-    html(group, "label", { for: id }, option);
-    input.addEventListener("change", () => {
-      if (!input.checked) return;
-      state[key] = option;
-      redraw(key);
-      syncToModel(model, key, option);
-    });
-    return input;
-  });
-  cleanups.push(listen(model, key, () => {
-    const value = model.get(key);
-    if (value === state[key]) return;
-    state[key] = value;
-    inputs.forEach((input) => { input.checked = input.value === value; });
-    redraw(key);
-  }));
-  return inputs;
-}
-
-function readoutSpan(parent, key) {
-  return html(parent, "span", { "data-readout": key });
-}
-
-/** Every key of `defaults`, read from the model; a key the model lacks (or holds as null) keeps its default. */
-function readModel(model, defaults) {
-  const state = {};
-  for (const [key, fallback] of Object.entries(defaults)) {
-    const value = model.get(key);
-    state[key] = value === undefined || value === null ? fallback : value;
-  }
-  return state;
-}
-
-// ---- end of the kit.js copy ----
-
-// ---- the widget ----
-
-export const DEFAULTS = {
-  ref_probs: [0.4, 0.25, 0.15, 0.1, 0.06, 0.04],
-  direction: [-1.0, -0.5, 0.0, 0.5, 1.0, 1.5],
-  drift: 0.5,
-  sample_size: 16,
-  max_log2_size: 10,
-  trials: 200,
-  seed: 2020,
-};
-const STYLE = {
+var KEYS = ["ref_probs", "direction", "drift", "sample_size", "max_log2_size", "trials", "seed", "drift_max"];
+var STYLE = {
   k1: { colour: OKABE_ITO.blue, dash: "none", name: "k1 = −log r" },
   k2: { colour: OKABE_ITO.orange, dash: "7 4", name: "k2 = ½(log r)²" },
-  k3: { colour: OKABE_ITO.green, dash: "2 3", name: "k3 = (r−1) − log r" },
+  k3: { colour: OKABE_ITO.green, dash: "2 3", name: "k3 = (r−1) − log r" }
 };
-
 function render({ model, el }) {
-  const state = readModel(model, DEFAULTS);
-  const cleanups = []; // how to stop listening to the model when the view goes
+  const state = readModel(model, KEYS);
+  const cleanups = [];
   const sizes = batchSizes(state.max_log2_size);
   const maxSize = sizes[sizes.length - 1];
-  const draws = uniforms(state.seed, state.trials * maxSize); // common random numbers: smooth as drift moves
+  const draws = uniforms(state.seed, state.trials * maxSize);
   const logRef = state.ref_probs.map(Math.log);
-
   const root = mountWidget(el, "kl-estimator-spread");
   const controls = html(root, "div", { class: "kl-controls" });
   const W = 660, H = 330;
@@ -420,7 +309,7 @@ function render({ model, el }) {
     const { colour, dash } = STYLE[name];
     series[name] = {
       band: svg(figure, "polygon", { fill: colour, "fill-opacity": 0.16, stroke: colour, "stroke-opacity": 0.6, "stroke-dasharray": dash }),
-      line: svg(figure, "polyline", { fill: "none", stroke: colour, "stroke-width": 2.2, "stroke-dasharray": dash }),
+      line: svg(figure, "polyline", { fill: "none", stroke: colour, "stroke-width": 2.2, "stroke-dasharray": dash })
     };
   }
   const truth = svg(figure, "line", { x1: plot.x0, x2: plot.x1, stroke: OKABE_ITO.black, "stroke-width": 1.5, "stroke-dasharray": "5 3" });
@@ -431,7 +320,6 @@ function render({ model, el }) {
     svg(legend, "line", { x1: x, x2: x + 22, y1: 34, y2: 34, stroke: colour, "stroke-width": 2.2, "stroke-dasharray": dash });
     svg(legend, "text", { x: x + 27, y: 38 }).textContent = text;
   });
-
   const readout = html(root, "div", { class: "kl-readout", "aria-live": "polite" });
   const headline = html(readout, "p");
   headline.append("Exact KL(π‖π_ref) = ");
@@ -450,7 +338,6 @@ function render({ model, el }) {
     html(row, "th", { scope: "row" }, name);
     cells[name] = ["mean", "sd", "negative"].map((stat) => readoutSpan(html(row, "td"), `${name}_${stat}`));
   }
-
   let spread = null, exact = 0;
   function recompute() {
     const policy = driftedPolicy(state.ref_probs, state.direction, state.drift);
@@ -458,7 +345,10 @@ function render({ model, el }) {
     exact = klDivergence(policy, state.ref_probs);
     spread = batchMeanSpread(tokens, state.trials, maxSize, policy.map(Math.log), logRef, sizes);
     let lo = Math.min(0, exact), hi = exact;
-    for (const name of ESTIMATORS) for (const s of spread[name]) { lo = Math.min(lo, s.q10); hi = Math.max(hi, s.q90); }
+    for (const name of ESTIMATORS) for (const s of spread[name]) {
+      lo = Math.min(lo, s.q10);
+      hi = Math.max(hi, s.q90);
+    }
     const pad = 0.05 * (hi - lo || 1);
     const yOf = linear(lo - pad, hi + pad, plot.y0, plot.y1);
     yAxis.update(niceTicks(lo - pad, hi + pad, 6), yOf, (t) => fmt(t, Math.max(0, -Math.floor(Math.log10(hi - lo || 1)) + 1)));
@@ -473,7 +363,6 @@ function render({ model, el }) {
     }
     truthText.textContent = fmt(exact, 4);
   }
-
   function showSize() {
     const k = Math.round(Math.log2(state.sample_size));
     setAttrs(marker, { x1: xOf(k), x2: xOf(k) });
@@ -485,24 +374,43 @@ function render({ model, el }) {
       cells[name][2].textContent = `${fmt(100 * s.negative, 1)} %`;
     }
     const k1 = spread.k1[k], k3 = spread.k3[k];
-    desc.textContent = `Exact KL ${fmt(exact, 4)} nats. With ${state.sample_size} tokens per batch the batch means have `
-      + `standard deviation ${fmt(k1.sd, 4)} for k1 and ${fmt(k3.sd, 4)} for k3; ${fmt(100 * k1.negative, 1)} % of k1 batch means are negative.`;
+    desc.textContent = `Exact KL ${fmt(exact, 4)} nats. With ${state.sample_size} tokens per batch the batch means have standard deviation ${fmt(k1.sd, 4)} for k1 and ${fmt(k3.sd, 4)} for k3; ${fmt(100 * k1.negative, 1)} % of k1 batch means are negative.`;
   }
-
   function redraw(key) {
-    if (key !== "sample_size") recompute(); // moving the batch size only moves the marker
+    if (key !== "sample_size") recompute();
     showSize();
   }
-
   bindSlider(model, state, controls, "drift", {
-    label: "Policy drift from π_ref", min: 0, max: 2, step: 0.05, text: (v) => fmt(v, 2),
+    label: "Policy drift from π_ref",
+    min: 0,
+    max: state.drift_max,
+    step: 0.05,
+    text: (v) => fmt(v, 2)
   }, redraw, cleanups);
   bindSlider(model, state, controls, "sample_size", {
-    label: "Tokens per batch", min: 0, max: state.max_log2_size, step: 1, text: (v) => String(v),
-    toSlider: (v) => Math.round(Math.log2(v)), fromSlider: (v) => 2 ** v,
+    label: "Tokens per batch",
+    min: 0,
+    max: state.max_log2_size,
+    step: 1,
+    text: (v) => String(v),
+    toSlider: (v) => Math.round(Math.log2(v)),
+    fromSlider: (v) => 2 ** v
   }, redraw, cleanups);
   redraw();
   return () => cleanups.forEach((stop) => stop());
 }
-
-export default { render };
+var estimator_spread_default = { render };
+export {
+  ESTIMATORS,
+  KEYS,
+  batchMeanSpread,
+  batchSizes,
+  estimator_spread_default as default,
+  driftedPolicy,
+  klDivergence,
+  klEstimate,
+  mulberry32,
+  quantile,
+  sampleTokens,
+  uniforms
+};

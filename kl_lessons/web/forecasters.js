@@ -1,36 +1,19 @@
-// Lesson 1: KL between two weather forecasters, in both directions, with each outcome's term.
-// A self-contained anywidget front-end module: no imports, because MyST copies it under a hashed name.
+// Built by esbuild from kl_lessons/web/src (npm run bundle). Do not edit: edit the source and rebuild.
 
-// ---- pure math (parity-tested against kl_lessons.divergence) ----
-
-/** The two-outcome forecast [P(rain), P(sun)] for a given chance of rain. */
-export function forecast(pRain) {
-  if (!(pRain >= 0 && pRain <= 1)) throw new RangeError(`pRain must lie in [0, 1], got ${pRain}`);
-  return [pRain, 1 - pRain];
-}
-
-/** Each outcome's term p·log p − p·log q of KL(P‖Q), in nats (0 where p = 0, +∞ where q = 0 < p). */
-export function klContributions(p, q) {
-  if (p.length !== q.length) throw new RangeError(`p has ${p.length} outcomes but q has ${q.length}`);
-  // Written as p·log p − p·log q (not p·log(p/q)) so that q = 0 < p gives +∞, never NaN.
-  return p.map((pi, i) => (pi > 0 ? pi * Math.log(pi) - pi * Math.log(q[i]) : 0));
-}
-
-/** KL(P‖Q) = Σ p·log(p/q), in nats; ≥ 0, and +∞ when Q rules out an outcome P allows. */
-export function klDivergence(p, q) {
-  const total = klContributions(p, q).reduce((a, b) => a + b, 0);
-  // Rounding can leave −1e-17 for identical inputs; Gibbs' inequality says KL ≥ 0.
-  return Math.max(0, total);
-}
-
-// ---- kit.js (generated copy: edit kit.js, then run python scripts/sync_web_kit.py) ----
-
-const SVG_NS = "http://www.w3.org/2000/svg";
-const OKABE_ITO = {
-  orange: "#E69F00", sky: "#56B4E9", green: "#009E73", yellow: "#F0E442",
-  blue: "#0072B2", vermillion: "#D55E00", purple: "#CC79A7", black: "#000000", grey: "#999999",
+// kl_lessons/web/src/kit.js
+var SVG_NS = "http://www.w3.org/2000/svg";
+var OKABE_ITO = {
+  orange: "#E69F00",
+  sky: "#56B4E9",
+  green: "#009E73",
+  yellow: "#F0E442",
+  blue: "#0072B2",
+  vermillion: "#D55E00",
+  purple: "#CC79A7",
+  black: "#000000",
+  grey: "#999999"
 };
-const KIT_CSS = `
+var KIT_CSS = `
 .kl-widget { font: 14px/1.4 system-ui, sans-serif; color: #222; background: #fff; color-scheme: light;
   max-width: 700px; padding: 0.5em; border-radius: 4px; }
 .kl-widget .kl-controls { display: flex; flex-wrap: wrap; gap: 0.4em 1.5em; margin-bottom: 0.4em; }
@@ -50,46 +33,37 @@ const KIT_CSS = `
 .kl-widget th, .kl-widget td { padding: 0.1em 1em 0.1em 0; text-align: right; }
 .kl-widget th[scope=row] { text-align: left; }
 `;
-let kitCounter = 0;
-
+var kitCounter = 0;
 function uniqueId(prefix) {
   kitCounter += 1;
   return `${prefix}-${kitCounter}-${Math.random().toString(36).slice(2, 8)}`;
 }
-
 function setAttrs(node, attrs) {
   for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
   return node;
 }
-
 function svg(parent, tag, attrs = {}) {
   const node = setAttrs(document.createElementNS(SVG_NS, tag), attrs);
   if (parent) parent.appendChild(node);
   return node;
 }
-
 function html(parent, tag, attrs = {}, text = "") {
   const node = setAttrs(document.createElement(tag), attrs);
   if (text) node.textContent = text;
   if (parent) parent.appendChild(node);
   return node;
 }
-
-/** A number as text: fixed decimals, "∞" for infinity, and never "-0.000". */
 function fmt(x, digits) {
   if (x === Infinity) return "∞";
   if (x === -Infinity) return "-∞";
   if (Number.isNaN(x)) return "NaN";
   const text = x.toFixed(digits);
-  return Number(text) === 0 ? (0).toFixed(digits) : text;
+  return Number(text) === 0 ? 0 .toFixed(digits) : text;
 }
-
 function linear(d0, d1, r0, r1) {
   const k = (r1 - r0) / (d1 - d0);
   return (x) => r0 + (x - d0) * k;
 }
-
-/** About `count` round tick values (steps of 1, 2 or 5 × 10^k) covering [lo, hi]. */
 function niceTicks(lo, hi, count) {
   const raw = (hi - lo) / Math.max(1, count);
   const power = 10 ** Math.floor(Math.log10(raw));
@@ -98,11 +72,6 @@ function niceTicks(lo, hi, count) {
   for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) ticks.push(Math.abs(t) < step * 1e-9 ? 0 : t);
   return ticks;
 }
-
-/**
- * Listen for `change:<key>` and return a function that stops listening. The static site's
- * model.off throws (it cannot unsubscribe), so there the listener simply lives with the page.
- */
 function listen(model, key, callback) {
   const event = `change:${key}`;
   model.on(event, callback);
@@ -110,45 +79,39 @@ function listen(model, key, callback) {
     try {
       model.off(event, callback);
     } catch (err) {
-      // Static MyST page: nothing to unsubscribe from once the page goes.
     }
   };
 }
-
-/** The model's save_changes throws on the static site (no kernel to sync with): ignore that there. */
 function syncToModel(model, key, value) {
   try {
     model.set(key, value);
     model.save_changes();
   } catch (err) {
-    // Static MyST page: the value lives only in this page, which is all a reader needs.
   }
 }
-
+var CONTROL_KEYS = /* @__PURE__ */ new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End"]);
 function mountWidget(el, className) {
-  const root = html(null, "div", { class: `kl-widget ${className}` });
+  const root = html(null, "div", { class: `kl-widget ${className}`, "data-lm-suppress-shortcuts": "true" });
+  root.addEventListener("keydown", (event) => {
+    if (CONTROL_KEYS.has(event.key) && event.target.closest("input, select")) event.stopPropagation();
+  });
   html(root, "style", {}, KIT_CSS);
   el.appendChild(root);
   return root;
 }
-
 function makeFigure(parent, width, height, title, description) {
   const titleId = uniqueId("kl-title");
   const descId = uniqueId("kl-desc");
   const figure = svg(parent, "svg", {
-    viewBox: `0 0 ${width} ${height}`, role: "img", "aria-labelledby": `${titleId} ${descId}`,
+    viewBox: `0 0 ${width} ${height}`,
+    role: "img",
+    "aria-labelledby": `${titleId} ${descId}`
   });
   svg(figure, "title", { id: titleId }).textContent = title;
   const desc = svg(figure, "desc", { id: descId });
   desc.textContent = description;
   return { figure, desc };
 }
-
-/**
- * A fill pattern (`url(#id)`): "diagonal", "cross" or "dots" marks over a tint of `colour`
- * (a pale tint with coloured marks, or with `solid` the full colour with dark marks),
- * so that series differ by more than colour alone.
- */
 function hatchPattern(defs, colour, { kind = "diagonal", solid = false } = {}) {
   const id = uniqueId("kl-hatch");
   const turned = kind === "dots" ? {} : { patternTransform: "rotate(45)" };
@@ -164,8 +127,6 @@ function hatchPattern(defs, colour, { kind = "diagonal", solid = false } = {}) {
   }
   return `url(#${id})`;
 }
-
-/** A pool of tick marks and labels along one axis, moved by changing attributes (never rebuilt). */
 function makeAxis(parent, { orient, at, from, to, count }) {
   const group = svg(parent, "g", { class: "kl-axis", "aria-hidden": "true" });
   const vertical = orient === "left";
@@ -173,9 +134,7 @@ function makeAxis(parent, { orient, at, from, to, count }) {
   const items = [];
   for (let i = 0; i < count; i += 1) {
     const line = svg(group, "line", { stroke: "#444", visibility: "hidden" });
-    const label = svg(group, "text", vertical
-      ? { x: at - 6, "text-anchor": "end", "dominant-baseline": "middle", visibility: "hidden" }
-      : { y: at + 14, "text-anchor": "middle", visibility: "hidden" });
+    const label = svg(group, "text", vertical ? { x: at - 6, "text-anchor": "end", "dominant-baseline": "middle", visibility: "hidden" } : { y: at + 14, "text-anchor": "middle", visibility: "hidden" });
     items.push({ line, label });
   }
   return {
@@ -191,14 +150,9 @@ function makeAxis(parent, { orient, at, from, to, count }) {
         setAttrs(label, vertical ? { y: p, visibility: "visible" } : { x: p, visibility: "visible" });
         label.textContent = format(ticks[i]);
       });
-    },
+    }
   };
 }
-
-/**
- * A labelled, keyboard-operable range slider bound to one model key.
- * `toSlider`/`fromSlider` map model units to slider units (e.g. log10 β); `text` formats the model value.
- */
 function bindSlider(model, state, parent, key, spec, redraw, cleanups) {
   const { label, min, max, step, text, toSlider = (v) => v, fromSlider = (v) => v } = spec;
   const id = uniqueId(`kl-${key}`);
@@ -219,7 +173,6 @@ function bindSlider(model, state, parent, key, spec, redraw, cleanups) {
     redraw(key);
     syncToModel(model, key, state[key]);
   });
-  // A change made elsewhere (Python in JupyterLab) moves the slider and redraws.
   cleanups.push(listen(model, key, () => {
     const value = model.get(key);
     if (value === state[key]) return;
@@ -230,70 +183,45 @@ function bindSlider(model, state, parent, key, spec, redraw, cleanups) {
   }));
   return input;
 }
-
-/** A labelled group of radio buttons bound to one model key (arrow keys move between them). */
-function bindChoice(model, state, parent, key, { label, options }, redraw, cleanups) {
-  const name = uniqueId(`kl-${key}`);
-  const group = html(parent, "fieldset", { class: "kl-control", "data-key": key });
-  html(group, "legend", {}, label);
-  const inputs = options.map((option) => {
-    const id = uniqueId(`kl-${key}-${option}`);
-    const input = html(group, "input", { type: "radio", name, id, value: option });
-    input.checked = option === state[key];
-    html(group, "label", { for: id }, option);
-    input.addEventListener("change", () => {
-      if (!input.checked) return;
-      state[key] = option;
-      redraw(key);
-      syncToModel(model, key, option);
-    });
-    return input;
-  });
-  cleanups.push(listen(model, key, () => {
-    const value = model.get(key);
-    if (value === state[key]) return;
-    state[key] = value;
-    inputs.forEach((input) => { input.checked = input.value === value; });
-    redraw(key);
-  }));
-  return inputs;
-}
-
 function readoutSpan(parent, key) {
   return html(parent, "span", { "data-readout": key });
 }
-
-/** Every key of `defaults`, read from the model; a key the model lacks (or holds as null) keeps its default. */
-function readModel(model, defaults) {
+function readModel(model, keys) {
   const state = {};
-  for (const [key, fallback] of Object.entries(defaults)) {
+  for (const key of keys) {
     const value = model.get(key);
-    state[key] = value === undefined || value === null ? fallback : value;
+    if (value === void 0 || value === null) throw new Error(`the widget's model has no "${key}"`);
+    state[key] = value;
   }
   return state;
 }
 
-// ---- end of the kit.js copy ----
-
-// ---- the widget ----
-
-export const DEFAULTS = { p_rain: 0.7, q_rain: 0.3, labels: ["rain", "sun"], names: ["Forecaster A", "Forecaster B"] };
-
+// kl_lessons/web/src/lessons/forecasters.js
+function forecast(pRain) {
+  if (!(pRain >= 0 && pRain <= 1)) throw new RangeError(`pRain must lie in [0, 1], got ${pRain}`);
+  return [pRain, 1 - pRain];
+}
+function klContributions(p, q) {
+  if (p.length !== q.length) throw new RangeError(`p has ${p.length} outcomes but q has ${q.length}`);
+  return p.map((pi, i) => pi > 0 ? pi * Math.log(pi) - pi * Math.log(q[i]) : 0);
+}
+function klDivergence(p, q) {
+  const total = klContributions(p, q).reduce((a, b) => a + b, 0);
+  return Math.max(0, total);
+}
+var KEYS = ["p_rain", "q_rain", "labels", "names"];
 function render({ model, el }) {
-  const state = readModel(model, DEFAULTS);
-  const cleanups = []; // how to stop listening to the model when the view goes
+  const state = readModel(model, KEYS);
+  const cleanups = [];
   const [nameA, nameB] = state.names;
   const labels = state.labels;
   const root = mountWidget(el, "kl-forecasters");
   const controls = html(root, "div", { class: "kl-controls" });
-
   const W = 660, H = 290;
   const { figure, desc } = makeFigure(root, W, H, `KL between ${nameA} and ${nameB}`, "");
   const defs = svg(figure, "defs");
   const hatchB = hatchPattern(defs, OKABE_ITO.orange);
   const colourA = OKABE_ITO.blue, colourB = OKABE_ITO.orange;
-
-  // Left panel: the forecasts themselves. Right panel: each outcome's term in both directions.
   const top = 40, bottom = 240;
   const left = { x0: 55, x1: 295 }, right = { x0: 395, x1: 645 };
   const probY = linear(0, 1, bottom, top);
@@ -307,10 +235,9 @@ function render({ model, el }) {
   svg(figure, "line", { x1: right.x0, x2: right.x1, y1: termY(0), y2: termY(0), stroke: "#444" });
   svg(figure, "text", { x: 14, y: (top + bottom) / 2, transform: `rotate(-90 14 ${(top + bottom) / 2})`, "text-anchor": "middle" }).textContent = "probability";
   svg(figure, "text", { x: 352, y: (top + bottom) / 2, transform: `rotate(-90 352 ${(top + bottom) / 2})`, "text-anchor": "middle" }).textContent = "term (nats)";
-
   const barWidth = 34;
   const makeBars = (panel, fills, strokes) => labels.map((label, k) => {
-    const centre = panel.x0 + ((k + 0.5) * (panel.x1 - panel.x0)) / labels.length;
+    const centre = panel.x0 + (k + 0.5) * (panel.x1 - panel.x0) / labels.length;
     svg(figure, "text", { x: centre, y: bottom + 16, "text-anchor": "middle" }).textContent = label;
     return [0, 1].map((j) => {
       const x = centre + (j === 0 ? -barWidth - 2 : 2);
@@ -321,15 +248,12 @@ function render({ model, el }) {
   });
   const forecastBars = makeBars(left, [colourA, hatchB], [colourA, colourB]);
   const termBars = makeBars(right, [colourA, hatchB], [colourA, colourB]);
-
-  // Legend: colour and fill say whose probabilities weight the bars.
   const legend = svg(figure, "g", { "aria-hidden": "true" });
   [[colourA, colourA, `${nameA}; terms of KL(A‖B)`], [hatchB, colourB, `${nameB}; terms of KL(B‖A)`]].forEach(([fill, stroke, text], j) => {
     const x = 60 + j * 300;
     svg(legend, "rect", { x, y: H - 22, width: 14, height: 12, fill, stroke, "stroke-width": 1.5 });
     svg(legend, "text", { x: x + 20, y: H - 12 }).textContent = text;
   });
-
   const readout = html(root, "p", { class: "kl-readout", "aria-live": "polite" });
   html(readout, "b", {}, "KL(A‖B) = ");
   const klAB = readoutSpan(readout, "kl_ab");
@@ -337,7 +261,6 @@ function render({ model, el }) {
   html(readout, "b", {}, "KL(B‖A) = ");
   const klBA = readoutSpan(readout, "kl_ba");
   readout.append(" nats");
-
   function setBar(bar, value, y, lo, hi, digits) {
     const shown = Math.min(Math.max(value, lo), hi);
     const y0 = y(0), y1 = y(shown);
@@ -345,7 +268,6 @@ function render({ model, el }) {
     setAttrs(bar.value, { y: value >= 0 ? Math.min(y0, y1) - 4 : Math.max(y0, y1) + 12 });
     bar.value.textContent = fmt(value, digits);
   }
-
   function redraw() {
     const a = forecast(state.p_rain), b = forecast(state.q_rain);
     const termsAB = klContributions(a, b), termsBA = klContributions(b, a);
@@ -358,15 +280,19 @@ function render({ model, el }) {
     const ab = klDivergence(a, b), ba = klDivergence(b, a);
     klAB.textContent = fmt(ab, 4);
     klBA.textContent = fmt(ba, 4);
-    desc.textContent = `${nameA} gives ${labels[0]} ${fmt(a[0], 2)}, ${nameB} gives ${fmt(b[0], 2)}. `
-      + `KL(A‖B) is ${fmt(ab, 4)} nats and KL(B‖A) is ${fmt(ba, 4)} nats.`;
+    desc.textContent = `${nameA} gives ${labels[0]} ${fmt(a[0], 2)}, ${nameB} gives ${fmt(b[0], 2)}. KL(A‖B) is ${fmt(ab, 4)} nats and KL(B‖A) is ${fmt(ba, 4)} nats.`;
   }
-
   const probability = { min: 0, max: 1, step: 0.01, text: (v) => fmt(v, 2) };
   bindSlider(model, state, controls, "p_rain", { ...probability, label: `${nameA}: P(${labels[0]})` }, redraw, cleanups);
   bindSlider(model, state, controls, "q_rain", { ...probability, label: `${nameB}: P(${labels[0]})` }, redraw, cleanups);
   redraw();
   return () => cleanups.forEach((stop) => stop());
 }
-
-export default { render };
+var forecasters_default = { render };
+export {
+  KEYS,
+  forecasters_default as default,
+  forecast,
+  klContributions,
+  klDivergence
+};

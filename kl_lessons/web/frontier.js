@@ -1,73 +1,19 @@
-// Lesson 4: the exact optimum π_β ∝ π_ref·exp(r/β) against β, and where it sits on the reward–KL frontier.
-// A self-contained anywidget front-end module: no imports, because MyST copies it under a hashed name.
+// Built by esbuild from kl_lessons/web/src (npm run bundle). Do not edit: edit the source and rebuild.
 
-// ---- pure math (parity-tested against kl_lessons.optimum) ----
-
-/** log Σ exp(x), shifted by the largest entry so large rewards over small β stay finite. */
-function logSumExp(values) {
-  const peak = Math.max(...values);
-  if (peak === -Infinity) return -Infinity;
-  return peak + Math.log(values.reduce((s, v) => s + Math.exp(v - peak), 0));
-}
-
-function checkPair(refProbs, rewards) {
-  if (refProbs.length !== rewards.length) throw new RangeError(`refProbs has ${refProbs.length} entries but rewards has ${rewards.length}`);
-}
-
-/** The KL-regularised optimum π_β(y) = π_ref(y)·exp(r(y)/β) / Z(β), for β > 0. */
-export function tiltedPolicy(refProbs, rewards, beta) {
-  checkPair(refProbs, rewards);
-  if (!(beta > 0)) throw new RangeError(`beta must be > 0, got ${beta}`);
-  const inverse = 1 / beta;
-  const logits = refProbs.map((p, i) => Math.log(p) + rewards[i] * inverse);
-  const logZ = logSumExp(logits);
-  return logits.map((l) => Math.exp(l - logZ));
-}
-
-/**
- * Expected reward E_{π_β}[r] and KL(π_β‖π_ref) in nats for each β, using KL = λ·E[r] − log Z with λ = 1/β.
- * Returns { expected, kl }, arrays as long as `betas`.
- */
-export function klRewardFrontier(refProbs, rewards, betas) {
-  checkPair(refProbs, rewards);
-  const logRef = refProbs.map(Math.log);
-  const expected = [], kl = [];
-  for (const beta of betas) {
-    if (!(beta > 0)) throw new RangeError(`betas must all be > 0, got ${beta}`);
-    const lambda = 1 / beta;
-    const logits = logRef.map((l, i) => l + lambda * rewards[i]);
-    const peak = Math.max(...logits);
-    let norm = 0, weighted = 0;
-    logits.forEach((l, i) => {
-      const w = Math.exp(l - peak);
-      norm += w;
-      weighted += w * rewards[i];
-    });
-    const e = weighted / norm;
-    expected.push(e);
-    kl.push(Math.max(0, lambda * e - (peak + Math.log(norm))));
-  }
-  return { expected, kl };
-}
-
-/** Σ π·values: an expectation under π (e.g. of the gold reward). */
-export function expectation(pi, values) {
-  return pi.reduce((s, p, i) => s + p * values[i], 0);
-}
-
-/** `count` values spaced evenly in log10 between 10^lo and 10^hi. */
-export function logGrid(lo, hi, count) {
-  return Array.from({ length: count }, (_, i) => 10 ** (lo + ((hi - lo) * i) / (count - 1)));
-}
-
-// ---- kit.js (generated copy: edit kit.js, then run python scripts/sync_web_kit.py) ----
-
-const SVG_NS = "http://www.w3.org/2000/svg";
-const OKABE_ITO = {
-  orange: "#E69F00", sky: "#56B4E9", green: "#009E73", yellow: "#F0E442",
-  blue: "#0072B2", vermillion: "#D55E00", purple: "#CC79A7", black: "#000000", grey: "#999999",
+// kl_lessons/web/src/kit.js
+var SVG_NS = "http://www.w3.org/2000/svg";
+var OKABE_ITO = {
+  orange: "#E69F00",
+  sky: "#56B4E9",
+  green: "#009E73",
+  yellow: "#F0E442",
+  blue: "#0072B2",
+  vermillion: "#D55E00",
+  purple: "#CC79A7",
+  black: "#000000",
+  grey: "#999999"
 };
-const KIT_CSS = `
+var KIT_CSS = `
 .kl-widget { font: 14px/1.4 system-ui, sans-serif; color: #222; background: #fff; color-scheme: light;
   max-width: 700px; padding: 0.5em; border-radius: 4px; }
 .kl-widget .kl-controls { display: flex; flex-wrap: wrap; gap: 0.4em 1.5em; margin-bottom: 0.4em; }
@@ -87,46 +33,37 @@ const KIT_CSS = `
 .kl-widget th, .kl-widget td { padding: 0.1em 1em 0.1em 0; text-align: right; }
 .kl-widget th[scope=row] { text-align: left; }
 `;
-let kitCounter = 0;
-
+var kitCounter = 0;
 function uniqueId(prefix) {
   kitCounter += 1;
   return `${prefix}-${kitCounter}-${Math.random().toString(36).slice(2, 8)}`;
 }
-
 function setAttrs(node, attrs) {
   for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
   return node;
 }
-
 function svg(parent, tag, attrs = {}) {
   const node = setAttrs(document.createElementNS(SVG_NS, tag), attrs);
   if (parent) parent.appendChild(node);
   return node;
 }
-
 function html(parent, tag, attrs = {}, text = "") {
   const node = setAttrs(document.createElement(tag), attrs);
   if (text) node.textContent = text;
   if (parent) parent.appendChild(node);
   return node;
 }
-
-/** A number as text: fixed decimals, "∞" for infinity, and never "-0.000". */
 function fmt(x, digits) {
   if (x === Infinity) return "∞";
   if (x === -Infinity) return "-∞";
   if (Number.isNaN(x)) return "NaN";
   const text = x.toFixed(digits);
-  return Number(text) === 0 ? (0).toFixed(digits) : text;
+  return Number(text) === 0 ? 0 .toFixed(digits) : text;
 }
-
 function linear(d0, d1, r0, r1) {
   const k = (r1 - r0) / (d1 - d0);
   return (x) => r0 + (x - d0) * k;
 }
-
-/** About `count` round tick values (steps of 1, 2 or 5 × 10^k) covering [lo, hi]. */
 function niceTicks(lo, hi, count) {
   const raw = (hi - lo) / Math.max(1, count);
   const power = 10 ** Math.floor(Math.log10(raw));
@@ -135,11 +72,6 @@ function niceTicks(lo, hi, count) {
   for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) ticks.push(Math.abs(t) < step * 1e-9 ? 0 : t);
   return ticks;
 }
-
-/**
- * Listen for `change:<key>` and return a function that stops listening. The static site's
- * model.off throws (it cannot unsubscribe), so there the listener simply lives with the page.
- */
 function listen(model, key, callback) {
   const event = `change:${key}`;
   model.on(event, callback);
@@ -147,45 +79,39 @@ function listen(model, key, callback) {
     try {
       model.off(event, callback);
     } catch (err) {
-      // Static MyST page: nothing to unsubscribe from once the page goes.
     }
   };
 }
-
-/** The model's save_changes throws on the static site (no kernel to sync with): ignore that there. */
 function syncToModel(model, key, value) {
   try {
     model.set(key, value);
     model.save_changes();
   } catch (err) {
-    // Static MyST page: the value lives only in this page, which is all a reader needs.
   }
 }
-
+var CONTROL_KEYS = /* @__PURE__ */ new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End"]);
 function mountWidget(el, className) {
-  const root = html(null, "div", { class: `kl-widget ${className}` });
+  const root = html(null, "div", { class: `kl-widget ${className}`, "data-lm-suppress-shortcuts": "true" });
+  root.addEventListener("keydown", (event) => {
+    if (CONTROL_KEYS.has(event.key) && event.target.closest("input, select")) event.stopPropagation();
+  });
   html(root, "style", {}, KIT_CSS);
   el.appendChild(root);
   return root;
 }
-
 function makeFigure(parent, width, height, title, description) {
   const titleId = uniqueId("kl-title");
   const descId = uniqueId("kl-desc");
   const figure = svg(parent, "svg", {
-    viewBox: `0 0 ${width} ${height}`, role: "img", "aria-labelledby": `${titleId} ${descId}`,
+    viewBox: `0 0 ${width} ${height}`,
+    role: "img",
+    "aria-labelledby": `${titleId} ${descId}`
   });
   svg(figure, "title", { id: titleId }).textContent = title;
   const desc = svg(figure, "desc", { id: descId });
   desc.textContent = description;
   return { figure, desc };
 }
-
-/**
- * A fill pattern (`url(#id)`): "diagonal", "cross" or "dots" marks over a tint of `colour`
- * (a pale tint with coloured marks, or with `solid` the full colour with dark marks),
- * so that series differ by more than colour alone.
- */
 function hatchPattern(defs, colour, { kind = "diagonal", solid = false } = {}) {
   const id = uniqueId("kl-hatch");
   const turned = kind === "dots" ? {} : { patternTransform: "rotate(45)" };
@@ -201,8 +127,6 @@ function hatchPattern(defs, colour, { kind = "diagonal", solid = false } = {}) {
   }
   return `url(#${id})`;
 }
-
-/** A pool of tick marks and labels along one axis, moved by changing attributes (never rebuilt). */
 function makeAxis(parent, { orient, at, from, to, count }) {
   const group = svg(parent, "g", { class: "kl-axis", "aria-hidden": "true" });
   const vertical = orient === "left";
@@ -210,9 +134,7 @@ function makeAxis(parent, { orient, at, from, to, count }) {
   const items = [];
   for (let i = 0; i < count; i += 1) {
     const line = svg(group, "line", { stroke: "#444", visibility: "hidden" });
-    const label = svg(group, "text", vertical
-      ? { x: at - 6, "text-anchor": "end", "dominant-baseline": "middle", visibility: "hidden" }
-      : { y: at + 14, "text-anchor": "middle", visibility: "hidden" });
+    const label = svg(group, "text", vertical ? { x: at - 6, "text-anchor": "end", "dominant-baseline": "middle", visibility: "hidden" } : { y: at + 14, "text-anchor": "middle", visibility: "hidden" });
     items.push({ line, label });
   }
   return {
@@ -228,14 +150,9 @@ function makeAxis(parent, { orient, at, from, to, count }) {
         setAttrs(label, vertical ? { y: p, visibility: "visible" } : { x: p, visibility: "visible" });
         label.textContent = format(ticks[i]);
       });
-    },
+    }
   };
 }
-
-/**
- * A labelled, keyboard-operable range slider bound to one model key.
- * `toSlider`/`fromSlider` map model units to slider units (e.g. log10 β); `text` formats the model value.
- */
 function bindSlider(model, state, parent, key, spec, redraw, cleanups) {
   const { label, min, max, step, text, toSlider = (v) => v, fromSlider = (v) => v } = spec;
   const id = uniqueId(`kl-${key}`);
@@ -256,7 +173,6 @@ function bindSlider(model, state, parent, key, spec, redraw, cleanups) {
     redraw(key);
     syncToModel(model, key, state[key]);
   });
-  // A change made elsewhere (Python in JupyterLab) moves the slider and redraws.
   cleanups.push(listen(model, key, () => {
     const value = model.get(key);
     if (value === state[key]) return;
@@ -267,82 +183,82 @@ function bindSlider(model, state, parent, key, spec, redraw, cleanups) {
   }));
   return input;
 }
-
-/** A labelled group of radio buttons bound to one model key (arrow keys move between them). */
-function bindChoice(model, state, parent, key, { label, options }, redraw, cleanups) {
-  const name = uniqueId(`kl-${key}`);
-  const group = html(parent, "fieldset", { class: "kl-control", "data-key": key });
-  html(group, "legend", {}, label);
-  const inputs = options.map((option) => {
-    const id = uniqueId(`kl-${key}-${option}`);
-    const input = html(group, "input", { type: "radio", name, id, value: option });
-    input.checked = option === state[key];
-    html(group, "label", { for: id }, option);
-    input.addEventListener("change", () => {
-      if (!input.checked) return;
-      state[key] = option;
-      redraw(key);
-      syncToModel(model, key, option);
-    });
-    return input;
-  });
-  cleanups.push(listen(model, key, () => {
-    const value = model.get(key);
-    if (value === state[key]) return;
-    state[key] = value;
-    inputs.forEach((input) => { input.checked = input.value === value; });
-    redraw(key);
-  }));
-  return inputs;
-}
-
 function readoutSpan(parent, key) {
   return html(parent, "span", { "data-readout": key });
 }
-
-/** Every key of `defaults`, read from the model; a key the model lacks (or holds as null) keeps its default. */
-function readModel(model, defaults) {
+function readModel(model, keys) {
   const state = {};
-  for (const [key, fallback] of Object.entries(defaults)) {
+  for (const key of keys) {
     const value = model.get(key);
-    state[key] = value === undefined || value === null ? fallback : value;
+    if (value === void 0 || value === null) throw new Error(`the widget's model has no "${key}"`);
+    state[key] = value;
   }
   return state;
 }
 
-// ---- end of the kit.js copy ----
-
-// ---- the widget ----
-
-export const DEFAULTS = {
-  labels: ["a", "a", "b", "b"],
-  marks: [0, 1, 0, 1],
-  mark_symbol: "!",
-  ref_probs: [0.4, 0.1, 0.4, 0.1],
-  rewards: [0.5, 0.8, 0.2, 0.4],
-  gold: [0.5, 0.4, 0.2, 0.1],
-  beta: 0.1,
-  log10_beta_range: [-3, 1],
-};
-// One colour and fill pattern per mark count, so the shouty replies stand out without colour too.
-const MARK_STYLES = [
-  [OKABE_ITO.blue, null], [OKABE_ITO.sky, "dots"], [OKABE_ITO.orange, "diagonal"],
-  [OKABE_ITO.vermillion, "cross"], [OKABE_ITO.purple, "dots"], [OKABE_ITO.green, "diagonal"],
+// kl_lessons/web/src/lessons/frontier.js
+function logSumExp(values) {
+  const peak = Math.max(...values);
+  if (peak === -Infinity) return -Infinity;
+  return peak + Math.log(values.reduce((s, v) => s + Math.exp(v - peak), 0));
+}
+function checkPair(refProbs, rewards) {
+  if (refProbs.length !== rewards.length) throw new RangeError(`refProbs has ${refProbs.length} entries but rewards has ${rewards.length}`);
+}
+function tiltedPolicy(refProbs, rewards, beta) {
+  checkPair(refProbs, rewards);
+  if (!(beta > 0)) throw new RangeError(`beta must be > 0, got ${beta}`);
+  const inverse = 1 / beta;
+  const logits = refProbs.map((p, i) => Math.log(p) + rewards[i] * inverse);
+  const logZ = logSumExp(logits);
+  return logits.map((l) => Math.exp(l - logZ));
+}
+function klRewardFrontier(refProbs, rewards, betas) {
+  checkPair(refProbs, rewards);
+  const logRef = refProbs.map(Math.log);
+  const expected = [], kl = [];
+  for (const beta of betas) {
+    if (!(beta > 0)) throw new RangeError(`betas must all be > 0, got ${beta}`);
+    const lambda = 1 / beta;
+    const logits = logRef.map((l, i) => l + lambda * rewards[i]);
+    const peak = Math.max(...logits);
+    let norm = 0, weighted = 0;
+    logits.forEach((l, i) => {
+      const w = Math.exp(l - peak);
+      norm += w;
+      weighted += w * rewards[i];
+    });
+    const e = weighted / norm;
+    expected.push(e);
+    kl.push(Math.max(0, lambda * e - (peak + Math.log(norm))));
+  }
+  return { expected, kl };
+}
+function expectation(pi, values) {
+  return pi.reduce((s, p, i) => s + p * values[i], 0);
+}
+function logGrid(lo, hi, count) {
+  return Array.from({ length: count }, (_, i) => 10 ** (lo + (hi - lo) * i / (count - 1)));
+}
+var KEYS = ["labels", "marks", "mark_symbol", "ref_probs", "rewards", "gold", "beta", "log10_beta_range"];
+var MARK_STYLES = [
+  [OKABE_ITO.blue, null],
+  [OKABE_ITO.sky, "dots"],
+  [OKABE_ITO.orange, "diagonal"],
+  [OKABE_ITO.vermillion, "cross"],
+  [OKABE_ITO.purple, "dots"],
+  [OKABE_ITO.green, "diagonal"]
 ];
-
 function render({ model, el }) {
-  const state = readModel(model, DEFAULTS);
-  const cleanups = []; // how to stop listening to the model when the view goes
+  const state = readModel(model, KEYS);
+  const cleanups = [];
   const { labels, marks, ref_probs: ref, rewards, gold } = state;
   const [logLo, logHi] = state.log10_beta_range;
   const K = ref.length;
-
-  // The frontier does not depend on the slider: trace it once, from large β (near π_ref) to small β.
   const grid = logGrid(logHi, logLo, 161);
   const curve = klRewardFrontier(ref, rewards, grid);
   const goldCurve = gold ? grid.map((b) => expectation(tiltedPolicy(ref, rewards, b), gold)) : null;
   const rootKl = curve.kl.map(Math.sqrt);
-
   const root = mountWidget(el, "kl-frontier");
   const controls = html(root, "div", { class: "kl-controls" });
   const W = 700, H = 340;
@@ -352,8 +268,6 @@ function render({ model, el }) {
   const front = { x0: 55, x1: 275 }, bars = { x0: 340, x1: 690 };
   svg(figure, "text", { x: (front.x0 + front.x1) / 2, y: 14, "text-anchor": "middle", class: "kl-title" }).textContent = "Frontier of the exact optimum π_β";
   svg(figure, "text", { x: (bars.x0 + bars.x1) / 2, y: 14, "text-anchor": "middle", class: "kl-title" }).textContent = "π_β (filled) beside π_ref (hatched outline)";
-
-  // Left: expected rewards against √KL, as Gao et al. (2022) plot them.
   const xMax = Math.max(...rootKl) * 1.05 || 1;
   const all = curve.expected.concat(goldCurve || []);
   const eLo = Math.min(...all), eHi = Math.max(...all);
@@ -367,7 +281,6 @@ function render({ model, el }) {
   const path = (ys) => rootKl.map((x, i) => `${xOf(x)},${yOf(ys[i])}`).join(" ");
   svg(figure, "polyline", { points: path(curve.expected), fill: "none", stroke: OKABE_ITO.orange, "stroke-width": 2.2 });
   if (goldCurve) svg(figure, "polyline", { points: path(goldCurve), fill: "none", stroke: OKABE_ITO.blue, "stroke-width": 2.2, "stroke-dasharray": "7 4" });
-  // dE[r]/dKL = β, so on a √KL axis the slope is 2·√KL·β: a short tangent shows it.
   const clipId = uniqueId("kl-clip");
   svg(svg(defs, "clipPath", { id: clipId }), "rect", { x: front.x0, y: top, width: front.x1 - front.x0, height: bottom - top });
   const tangent = svg(figure, "line", { stroke: OKABE_ITO.black, "stroke-width": 1.2, "stroke-dasharray": "2 2", "clip-path": `url(#${clipId})` });
@@ -382,8 +295,6 @@ function render({ model, el }) {
     svg(legend, "line", { x1: front.x0 + 8, x2: front.x0 + 28, y1: y, y2: y, stroke: colour, "stroke-width": 2, "stroke-dasharray": dash });
     svg(legend, "text", { x: front.x0 + 32, y: y + 4, style: "font-size: 10px" }).textContent = text;
   });
-
-  // Right: π_ref and π_β for every response, grouped where consecutive labels repeat.
   const probY = linear(0, 1, bottom, top);
   makeAxis(figure, { orient: "left", at: bars.x0, from: bottom, to: top, count: 8 }).update(niceTicks(0, 1, 5), probY, (t) => fmt(t, 1));
   svg(figure, "line", { x1: bars.x0, x2: bars.x1, y1: bottom, y2: bottom, stroke: "#444" });
@@ -393,7 +304,7 @@ function render({ model, el }) {
     if (!groups.length || groups[groups.length - 1].label !== label) groups.push({ label, start: k, end: k });
     else groups[groups.length - 1].end = k;
   });
-  const gap = 0.8; // empty slots between groups
+  const gap = 0.8;
   const slots = K + gap * (groups.length - 1);
   const slot = (bars.x1 - bars.x0 - 6) / slots;
   const slotX = (k) => bars.x0 + 3 + (k + gap * groups.findIndex((g) => k >= g.start && k <= g.end)) * slot;
@@ -417,11 +328,10 @@ function render({ model, el }) {
   });
   const legend2 = svg(figure, "g", { "aria-hidden": "true" });
   [[refFill, OKABE_ITO.grey, "π_ref"], ...fills.map((f) => [f.fill, f.colour, `π_β, ${f.mark} '${state.mark_symbol}'`])].forEach(([fill, stroke, text], j) => {
-    const x = bars.x0 + 120 + (j % 3) * 85, y = top - 6 + Math.floor(j / 3) * 15;
+    const x = bars.x0 + 120 + j % 3 * 85, y = top - 6 + Math.floor(j / 3) * 15;
     svg(legend2, "rect", { x, y, width: 12, height: 10, fill, stroke });
     svg(legend2, "text", { x: x + 16, y: y + 9, style: "font-size: 10px" }).textContent = text;
   });
-
   const readout = html(root, "p", { class: "kl-readout", "aria-live": "polite" });
   readout.append("KL(π_β‖π_ref) = ");
   const klText = readoutSpan(readout, "kl");
@@ -436,13 +346,12 @@ function render({ model, el }) {
   const topText = readoutSpan(readout, "top_reply");
   readout.append(", with probability ");
   const topProb = readoutSpan(readout, "top_prob");
-
   function redraw() {
     const pi = tiltedPolicy(ref, rewards, state.beta);
-    pi.forEach((p, k) => {
+    pi.forEach((p, k2) => {
       const y = probY(Math.min(p, 1));
-      setAttrs(policyBars[k].bar, { y, height: bottom - y });
-      policyBars[k].tip.textContent = `${labels[k]}, ${marks[k]} '${state.mark_symbol}': π_β = ${fmt(p, 4)}, π_ref = ${fmt(ref[k], 4)}`;
+      setAttrs(policyBars[k2].bar, { y, height: bottom - y });
+      policyBars[k2].tip.textContent = `${labels[k2]}, ${marks[k2]} '${state.mark_symbol}': π_β = ${fmt(p, 4)}, π_ref = ${fmt(ref[k2], 4)}`;
     });
     const { expected: [e], kl: [k] } = klRewardFrontier(ref, rewards, [state.beta]);
     const x = Math.sqrt(k);
@@ -460,16 +369,26 @@ function render({ model, el }) {
     const best = pi.indexOf(Math.max(...pi));
     topText.textContent = `${labels[best]} (${marks[best]} '${state.mark_symbol}')`;
     topProb.textContent = fmt(pi[best], 4);
-    desc.textContent = `At β = ${fmt(state.beta, 4)} the optimum has KL ${fmt(k, 4)} nats and expected proxy reward ${fmt(e, 4)}`
-      + (goldCurve ? ` and gold reward ${fmt(goldValue, 4)}` : "") + `; its most likely reply is ${topText.textContent}.`;
+    desc.textContent = `At β = ${fmt(state.beta, 4)} the optimum has KL ${fmt(k, 4)} nats and expected proxy reward ${fmt(e, 4)}` + (goldCurve ? ` and gold reward ${fmt(goldValue, 4)}` : "") + `; its most likely reply is ${topText.textContent}.`;
   }
-
   bindSlider(model, state, controls, "beta", {
-    label: "KL coefficient β (log scale)", min: logLo, max: logHi, step: 0.05, text: (v) => fmt(v, 4),
-    toSlider: (v) => Math.log10(v), fromSlider: (v) => 10 ** v,
+    label: "KL coefficient β (log scale)",
+    min: logLo,
+    max: logHi,
+    step: 0.05,
+    text: (v) => fmt(v, 4),
+    toSlider: (v) => Math.log10(v),
+    fromSlider: (v) => 10 ** v
   }, redraw, cleanups);
   redraw();
   return () => cleanups.forEach((stop) => stop());
 }
-
-export default { render };
+var frontier_default = { render };
+export {
+  KEYS,
+  frontier_default as default,
+  expectation,
+  klRewardFrontier,
+  logGrid,
+  tiltedPolicy
+};

@@ -1,52 +1,19 @@
-// Lesson 3: the per-token KL-shaped reward of a small batch of responses with padding, against β.
-// A self-contained anywidget front-end module: no imports, because MyST copies it under a hashed name.
+// Built by esbuild from kl_lessons/web/src (npm run bundle). Do not edit: edit the source and rebuild.
 
-// ---- pure math (parity-tested against kl_lessons.shaped_reward) ----
-
-export const ESTIMATORS = ["k1", "k2", "k3"];
-
-/** One single-sample KL estimate in nats, from log π and log π_ref of a token drawn from π. */
-export function klTerm(logprob, refLogprob, estimator) {
-  const logR = refLogprob - logprob;
-  if (estimator === "k1") return -logR;
-  if (estimator === "k2") return 0.5 * logR * logR;
-  if (estimator === "k3") return Math.expm1(logR) - logR;
-  throw new RangeError(`estimator must be one of ${ESTIMATORS.join(", ")}, got ${estimator}`);
-}
-
-/** Index of each row's last valid token (mask is 0/1 or true/false, shape B × T). */
-export function lastValidIndex(mask) {
-  return mask.map((row, b) => {
-    for (let t = row.length - 1; t >= 0; t -= 1) if (row[t]) return t;
-    throw new RangeError(`mask row ${b} has no valid token; each row needs at least one`);
-  });
-}
-
-/**
- * Per-token rewards with a KL penalty (Ziegler et al., 2019; TRL's PPO): every valid token gets
- * −β·kl_t, each sequence's score is added at its last valid token, padding gets exactly 0.
- * Returns { rewards, kl }, both B × T, with kl in nats and 0 on padding.
- */
-export function klPenalizedRewards(scores, logprobs, refLogprobs, klCoef, mask, estimator = "k1") {
-  if (!(klCoef >= 0)) throw new RangeError(`klCoef must be >= 0, got ${klCoef}`);
-  if (scores.length !== logprobs.length) throw new RangeError("scores must hold one score per sequence");
-  const valid = mask || logprobs.map((row) => row.map(() => 1));
-  const last = lastValidIndex(valid);
-  const kl = logprobs.map((row, b) => row.map((lp, t) => (valid[b][t] ? klTerm(lp, refLogprobs[b][t], estimator) : 0)));
-  // "+ 0" turns −0 into 0, as the Python version does.
-  const rewards = kl.map((row) => row.map((k) => -klCoef * k + 0));
-  rewards.forEach((row, b) => { row[last[b]] += scores[b]; });
-  return { rewards, kl };
-}
-
-// ---- kit.js (generated copy: edit kit.js, then run python scripts/sync_web_kit.py) ----
-
-const SVG_NS = "http://www.w3.org/2000/svg";
-const OKABE_ITO = {
-  orange: "#E69F00", sky: "#56B4E9", green: "#009E73", yellow: "#F0E442",
-  blue: "#0072B2", vermillion: "#D55E00", purple: "#CC79A7", black: "#000000", grey: "#999999",
+// kl_lessons/web/src/kit.js
+var SVG_NS = "http://www.w3.org/2000/svg";
+var OKABE_ITO = {
+  orange: "#E69F00",
+  sky: "#56B4E9",
+  green: "#009E73",
+  yellow: "#F0E442",
+  blue: "#0072B2",
+  vermillion: "#D55E00",
+  purple: "#CC79A7",
+  black: "#000000",
+  grey: "#999999"
 };
-const KIT_CSS = `
+var KIT_CSS = `
 .kl-widget { font: 14px/1.4 system-ui, sans-serif; color: #222; background: #fff; color-scheme: light;
   max-width: 700px; padding: 0.5em; border-radius: 4px; }
 .kl-widget .kl-controls { display: flex; flex-wrap: wrap; gap: 0.4em 1.5em; margin-bottom: 0.4em; }
@@ -66,46 +33,37 @@ const KIT_CSS = `
 .kl-widget th, .kl-widget td { padding: 0.1em 1em 0.1em 0; text-align: right; }
 .kl-widget th[scope=row] { text-align: left; }
 `;
-let kitCounter = 0;
-
+var kitCounter = 0;
 function uniqueId(prefix) {
   kitCounter += 1;
   return `${prefix}-${kitCounter}-${Math.random().toString(36).slice(2, 8)}`;
 }
-
 function setAttrs(node, attrs) {
   for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
   return node;
 }
-
 function svg(parent, tag, attrs = {}) {
   const node = setAttrs(document.createElementNS(SVG_NS, tag), attrs);
   if (parent) parent.appendChild(node);
   return node;
 }
-
 function html(parent, tag, attrs = {}, text = "") {
   const node = setAttrs(document.createElement(tag), attrs);
   if (text) node.textContent = text;
   if (parent) parent.appendChild(node);
   return node;
 }
-
-/** A number as text: fixed decimals, "∞" for infinity, and never "-0.000". */
 function fmt(x, digits) {
   if (x === Infinity) return "∞";
   if (x === -Infinity) return "-∞";
   if (Number.isNaN(x)) return "NaN";
   const text = x.toFixed(digits);
-  return Number(text) === 0 ? (0).toFixed(digits) : text;
+  return Number(text) === 0 ? 0 .toFixed(digits) : text;
 }
-
 function linear(d0, d1, r0, r1) {
   const k = (r1 - r0) / (d1 - d0);
   return (x) => r0 + (x - d0) * k;
 }
-
-/** About `count` round tick values (steps of 1, 2 or 5 × 10^k) covering [lo, hi]. */
 function niceTicks(lo, hi, count) {
   const raw = (hi - lo) / Math.max(1, count);
   const power = 10 ** Math.floor(Math.log10(raw));
@@ -114,11 +72,6 @@ function niceTicks(lo, hi, count) {
   for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) ticks.push(Math.abs(t) < step * 1e-9 ? 0 : t);
   return ticks;
 }
-
-/**
- * Listen for `change:<key>` and return a function that stops listening. The static site's
- * model.off throws (it cannot unsubscribe), so there the listener simply lives with the page.
- */
 function listen(model, key, callback) {
   const event = `change:${key}`;
   model.on(event, callback);
@@ -126,45 +79,39 @@ function listen(model, key, callback) {
     try {
       model.off(event, callback);
     } catch (err) {
-      // Static MyST page: nothing to unsubscribe from once the page goes.
     }
   };
 }
-
-/** The model's save_changes throws on the static site (no kernel to sync with): ignore that there. */
 function syncToModel(model, key, value) {
   try {
     model.set(key, value);
     model.save_changes();
   } catch (err) {
-    // Static MyST page: the value lives only in this page, which is all a reader needs.
   }
 }
-
+var CONTROL_KEYS = /* @__PURE__ */ new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End"]);
 function mountWidget(el, className) {
-  const root = html(null, "div", { class: `kl-widget ${className}` });
+  const root = html(null, "div", { class: `kl-widget ${className}`, "data-lm-suppress-shortcuts": "true" });
+  root.addEventListener("keydown", (event) => {
+    if (CONTROL_KEYS.has(event.key) && event.target.closest("input, select")) event.stopPropagation();
+  });
   html(root, "style", {}, KIT_CSS);
   el.appendChild(root);
   return root;
 }
-
 function makeFigure(parent, width, height, title, description) {
   const titleId = uniqueId("kl-title");
   const descId = uniqueId("kl-desc");
   const figure = svg(parent, "svg", {
-    viewBox: `0 0 ${width} ${height}`, role: "img", "aria-labelledby": `${titleId} ${descId}`,
+    viewBox: `0 0 ${width} ${height}`,
+    role: "img",
+    "aria-labelledby": `${titleId} ${descId}`
   });
   svg(figure, "title", { id: titleId }).textContent = title;
   const desc = svg(figure, "desc", { id: descId });
   desc.textContent = description;
   return { figure, desc };
 }
-
-/**
- * A fill pattern (`url(#id)`): "diagonal", "cross" or "dots" marks over a tint of `colour`
- * (a pale tint with coloured marks, or with `solid` the full colour with dark marks),
- * so that series differ by more than colour alone.
- */
 function hatchPattern(defs, colour, { kind = "diagonal", solid = false } = {}) {
   const id = uniqueId("kl-hatch");
   const turned = kind === "dots" ? {} : { patternTransform: "rotate(45)" };
@@ -180,8 +127,6 @@ function hatchPattern(defs, colour, { kind = "diagonal", solid = false } = {}) {
   }
   return `url(#${id})`;
 }
-
-/** A pool of tick marks and labels along one axis, moved by changing attributes (never rebuilt). */
 function makeAxis(parent, { orient, at, from, to, count }) {
   const group = svg(parent, "g", { class: "kl-axis", "aria-hidden": "true" });
   const vertical = orient === "left";
@@ -189,9 +134,7 @@ function makeAxis(parent, { orient, at, from, to, count }) {
   const items = [];
   for (let i = 0; i < count; i += 1) {
     const line = svg(group, "line", { stroke: "#444", visibility: "hidden" });
-    const label = svg(group, "text", vertical
-      ? { x: at - 6, "text-anchor": "end", "dominant-baseline": "middle", visibility: "hidden" }
-      : { y: at + 14, "text-anchor": "middle", visibility: "hidden" });
+    const label = svg(group, "text", vertical ? { x: at - 6, "text-anchor": "end", "dominant-baseline": "middle", visibility: "hidden" } : { y: at + 14, "text-anchor": "middle", visibility: "hidden" });
     items.push({ line, label });
   }
   return {
@@ -207,14 +150,9 @@ function makeAxis(parent, { orient, at, from, to, count }) {
         setAttrs(label, vertical ? { y: p, visibility: "visible" } : { x: p, visibility: "visible" });
         label.textContent = format(ticks[i]);
       });
-    },
+    }
   };
 }
-
-/**
- * A labelled, keyboard-operable range slider bound to one model key.
- * `toSlider`/`fromSlider` map model units to slider units (e.g. log10 β); `text` formats the model value.
- */
 function bindSlider(model, state, parent, key, spec, redraw, cleanups) {
   const { label, min, max, step, text, toSlider = (v) => v, fromSlider = (v) => v } = spec;
   const id = uniqueId(`kl-${key}`);
@@ -235,7 +173,6 @@ function bindSlider(model, state, parent, key, spec, redraw, cleanups) {
     redraw(key);
     syncToModel(model, key, state[key]);
   });
-  // A change made elsewhere (Python in JupyterLab) moves the slider and redraws.
   cleanups.push(listen(model, key, () => {
     const value = model.get(key);
     if (value === state[key]) return;
@@ -246,8 +183,6 @@ function bindSlider(model, state, parent, key, spec, redraw, cleanups) {
   }));
   return input;
 }
-
-/** A labelled group of radio buttons bound to one model key (arrow keys move between them). */
 function bindChoice(model, state, parent, key, { label, options }, redraw, cleanups) {
   const name = uniqueId(`kl-${key}`);
   const group = html(parent, "fieldset", { class: "kl-control", "data-key": key });
@@ -269,50 +204,60 @@ function bindChoice(model, state, parent, key, { label, options }, redraw, clean
     const value = model.get(key);
     if (value === state[key]) return;
     state[key] = value;
-    inputs.forEach((input) => { input.checked = input.value === value; });
+    inputs.forEach((input) => {
+      input.checked = input.value === value;
+    });
     redraw(key);
   }));
   return inputs;
 }
-
 function readoutSpan(parent, key) {
   return html(parent, "span", { "data-readout": key });
 }
-
-/** Every key of `defaults`, read from the model; a key the model lacks (or holds as null) keeps its default. */
-function readModel(model, defaults) {
+function readModel(model, keys) {
   const state = {};
-  for (const [key, fallback] of Object.entries(defaults)) {
+  for (const key of keys) {
     const value = model.get(key);
-    state[key] = value === undefined || value === null ? fallback : value;
+    if (value === void 0 || value === null) throw new Error(`the widget's model has no "${key}"`);
+    state[key] = value;
   }
   return state;
 }
 
-// ---- end of the kit.js copy ----
-
-// ---- the widget ----
-
-export const DEFAULTS = {
-  labels: ["A", "B", "C", "D"],
-  tokens: [["Amazing", "!!!", "Best", "!!!", "ever", "!!!"], ["The", "espresso", "was", "rich", "and", "the", "pastries", "fresh", "."], ["Great", "coffee", ",", "friendly", "staff", "."], ["Nice", "."]],
-  scores: [2.0, 1.4, 1.0, 0.3],
-  logprobs: [[-0.3, -0.1, -0.4, -0.1, -0.5, -0.1, -0.05, -0.05, -0.05], [-0.8, -1.5, -0.6, -1.2, -0.4, -0.9, -1.6, -1.1, -0.3], [-0.7, -0.9, -1.0, -1.3, -0.6, -0.2, -0.05, -0.05, -0.05], [-1.2, -0.3, -0.05, -0.05, -0.05, -0.05, -0.05, -0.05, -0.05]],
-  ref_logprobs: [[-2.0, -3.1, -1.4, -3.0, -1.1, -3.1, -2.0, -2.0, -2.0], [-1.1, -2.3, -0.7, -2.2, -0.5, -0.8, -2.3, -1.9, -0.4], [-0.9, -1.1, -0.9, -1.6, -0.8, -0.3, -2.0, -2.0, -2.0], [-1.1, -0.5, -2.0, -2.0, -2.0, -2.0, -2.0, -2.0, -2.0]],
-  mask: [[1, 1, 1, 1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 0, 0, 0], [1, 1, 0, 0, 0, 0, 0, 0, 0]],
-  beta: 0.05,
-  beta_max: 0.4,
-  estimator: "k1",
-};
-
+// kl_lessons/web/src/lessons/reward_shaping.js
+var ESTIMATORS = ["k1", "k2", "k3"];
+function klTerm(logprob, refLogprob, estimator) {
+  const logR = refLogprob - logprob;
+  if (estimator === "k1") return -logR;
+  if (estimator === "k2") return 0.5 * logR * logR;
+  if (estimator === "k3") return Math.expm1(logR) - logR;
+  throw new RangeError(`estimator must be one of ${ESTIMATORS.join(", ")}, got ${estimator}`);
+}
+function lastValidIndex(mask) {
+  return mask.map((row, b) => {
+    for (let t = row.length - 1; t >= 0; t -= 1) if (row[t]) return t;
+    throw new RangeError(`mask row ${b} has no valid token; each row needs at least one`);
+  });
+}
+function klPenalizedRewards(scores, logprobs, refLogprobs, klCoef, mask, estimator = "k1") {
+  if (!(klCoef >= 0)) throw new RangeError(`klCoef must be >= 0, got ${klCoef}`);
+  if (scores.length !== logprobs.length) throw new RangeError("scores must hold one score per sequence");
+  const valid = mask || logprobs.map((row) => row.map(() => 1));
+  const last = lastValidIndex(valid);
+  const kl = logprobs.map((row, b) => row.map((lp, t) => valid[b][t] ? klTerm(lp, refLogprobs[b][t], estimator) : 0));
+  const rewards = kl.map((row) => row.map((k) => -klCoef * k + 0));
+  rewards.forEach((row, b) => {
+    row[last[b]] += scores[b];
+  });
+  return { rewards, kl };
+}
+var KEYS = ["labels", "tokens", "scores", "logprobs", "ref_logprobs", "mask", "beta", "beta_max", "estimator"];
 function render({ model, el }) {
-  const state = readModel(model, DEFAULTS);
-  const cleanups = []; // how to stop listening to the model when the view goes
+  const state = readModel(model, KEYS);
+  const cleanups = [];
   const { scores, logprobs, ref_logprobs: refLogprobs, mask, labels, tokens } = state;
   const B = scores.length, T = logprobs[0].length;
   const last = lastValidIndex(mask);
-
-  // One fixed reward scale for every β in range and every estimator, so bars grow as β rises.
   let lo = 0, hi = 0;
   for (const estimator of ESTIMATORS) {
     for (const beta of [0, state.beta_max]) {
@@ -323,7 +268,6 @@ function render({ model, el }) {
       }));
     }
   }
-
   const root = mountWidget(el, "kl-reward-shaping");
   const controls = html(root, "div", { class: "kl-controls" });
   const rowH = 86, top = 44, W = 660;
@@ -342,7 +286,6 @@ function render({ model, el }) {
     svg(legend, "rect", { x, y: 22, width: 14, height: 11, fill, stroke });
     svg(legend, "text", { x: x + 19, y: 32 }).textContent = text;
   });
-
   const rows = [];
   for (let b = 0; b < B; b += 1) {
     const y0 = top + b * rowH + 6, y1 = top + (b + 1) * rowH - 18;
@@ -361,10 +304,9 @@ function render({ model, el }) {
         cells.push(null);
         continue;
       }
-      if (tokens && tokens[b] && tokens[b][t] !== undefined) {
+      if (tokens && tokens[b] && tokens[b][t] !== void 0) {
         const word = String(tokens[b][t]);
-        svg(figure, "text", { x: x + slot / 2, y: y1 + 12, "text-anchor": "middle", style: "font-size: 9.5px" })
-          .textContent = word.length > 9 ? `${word.slice(0, 8)}…` : word;
+        svg(figure, "text", { x: x + slot / 2, y: y1 + 12, "text-anchor": "middle", style: "font-size: 9.5px" }).textContent = word.length > 9 ? `${word.slice(0, 8)}…` : word;
       }
       const isLast = t === last[b];
       const width = isLast ? (slot - 6) / 2 : slot - 6;
@@ -380,7 +322,6 @@ function render({ model, el }) {
     rows.push({ yOf, cells, total });
   }
   svg(figure, "text", { x: (area.x0 + area.x1) / 2, y: H - 8, "text-anchor": "middle" }).textContent = "response tokens, in order";
-
   const readout = html(root, "div", { class: "kl-readout", "aria-live": "polite" });
   const table = html(readout, "table");
   const head = html(table, "tr");
@@ -391,7 +332,6 @@ function render({ model, el }) {
     html(row, "td", {}, fmt(score, 2));
     return { kl: readoutSpan(html(row, "td"), `kl_sum_${b}`), total: readoutSpan(html(row, "td"), `reward_sum_${b}`) };
   });
-
   function redraw() {
     const { rewards, kl } = klPenalizedRewards(scores, logprobs, refLogprobs, state.beta, mask, state.estimator);
     const summary = [];
@@ -412,13 +352,23 @@ function render({ model, el }) {
     });
     desc.textContent = `β = ${fmt(state.beta, 3)}, estimator ${state.estimator}. Summed rewards: ${summary.join("; ")}.`;
   }
-
   bindSlider(model, state, controls, "beta", {
-    label: "KL coefficient β", min: 0, max: state.beta_max, step: 0.005, text: (v) => fmt(v, 3),
+    label: "KL coefficient β",
+    min: 0,
+    max: state.beta_max,
+    step: 5e-3,
+    text: (v) => fmt(v, 3)
   }, redraw, cleanups);
   bindChoice(model, state, controls, "estimator", { label: "KL estimator", options: ESTIMATORS }, redraw, cleanups);
   redraw();
   return () => cleanups.forEach((stop) => stop());
 }
-
-export default { render };
+var reward_shaping_default = { render };
+export {
+  ESTIMATORS,
+  KEYS,
+  reward_shaping_default as default,
+  klPenalizedRewards,
+  klTerm,
+  lastValidIndex
+};

@@ -1,17 +1,15 @@
-// The shared kit of the kernel-free widgets: SVG and DOM helpers, Okabe–Ito colours, the common
-// CSS, axes, fill patterns, sliders and radio buttons bound to the anywidget model.
+// The shared kit of the lesson explorers: SVG and DOM helpers, Okabe–Ito colours, the common CSS,
+// axes, fill patterns, and sliders and radio buttons bound to the anywidget model.
 //
-// This file is not a widget and is never embedded. MyST copies each widget module alone, under a
-// hashed name, so a module cannot import it; instead every module in this folder carries a copy of
-// everything below this comment, between its "kit.js" begin and end markers. Edit the kit here,
-// then run `python scripts/sync_web_kit.py`; tests/test_web_kit.py fails while a copy is stale.
+// Each lesson's module in lessons/ imports what it needs from here; esbuild bundles each lesson
+// into one self-contained file in kl_lessons/web/ (MyST copies a module alone, under a hashed name).
 
 const SVG_NS = "http://www.w3.org/2000/svg";
-const OKABE_ITO = {
+export const OKABE_ITO = {
   orange: "#E69F00", sky: "#56B4E9", green: "#009E73", yellow: "#F0E442",
   blue: "#0072B2", vermillion: "#D55E00", purple: "#CC79A7", black: "#000000", grey: "#999999",
 };
-const KIT_CSS = `
+export const KIT_CSS = `
 .kl-widget { font: 14px/1.4 system-ui, sans-serif; color: #222; background: #fff; color-scheme: light;
   max-width: 700px; padding: 0.5em; border-radius: 4px; }
 .kl-widget .kl-controls { display: flex; flex-wrap: wrap; gap: 0.4em 1.5em; margin-bottom: 0.4em; }
@@ -33,23 +31,23 @@ const KIT_CSS = `
 `;
 let kitCounter = 0;
 
-function uniqueId(prefix) {
+export function uniqueId(prefix) {
   kitCounter += 1;
   return `${prefix}-${kitCounter}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-function setAttrs(node, attrs) {
+export function setAttrs(node, attrs) {
   for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
   return node;
 }
 
-function svg(parent, tag, attrs = {}) {
+export function svg(parent, tag, attrs = {}) {
   const node = setAttrs(document.createElementNS(SVG_NS, tag), attrs);
   if (parent) parent.appendChild(node);
   return node;
 }
 
-function html(parent, tag, attrs = {}, text = "") {
+export function html(parent, tag, attrs = {}, text = "") {
   const node = setAttrs(document.createElement(tag), attrs);
   if (text) node.textContent = text;
   if (parent) parent.appendChild(node);
@@ -57,7 +55,7 @@ function html(parent, tag, attrs = {}, text = "") {
 }
 
 /** A number as text: fixed decimals, "∞" for infinity, and never "-0.000". */
-function fmt(x, digits) {
+export function fmt(x, digits) {
   if (x === Infinity) return "∞";
   if (x === -Infinity) return "-∞";
   if (Number.isNaN(x)) return "NaN";
@@ -65,13 +63,13 @@ function fmt(x, digits) {
   return Number(text) === 0 ? (0).toFixed(digits) : text;
 }
 
-function linear(d0, d1, r0, r1) {
+export function linear(d0, d1, r0, r1) {
   const k = (r1 - r0) / (d1 - d0);
   return (x) => r0 + (x - d0) * k;
 }
 
 /** About `count` round tick values (steps of 1, 2 or 5 × 10^k) covering [lo, hi]. */
-function niceTicks(lo, hi, count) {
+export function niceTicks(lo, hi, count) {
   const raw = (hi - lo) / Math.max(1, count);
   const power = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) || 10 * power;
@@ -84,7 +82,7 @@ function niceTicks(lo, hi, count) {
  * Listen for `change:<key>` and return a function that stops listening. The static site's
  * model.off throws (it cannot unsubscribe), so there the listener simply lives with the page.
  */
-function listen(model, key, callback) {
+export function listen(model, key, callback) {
   const event = `change:${key}`;
   model.on(event, callback);
   return () => {
@@ -97,7 +95,7 @@ function listen(model, key, callback) {
 }
 
 /** The model's save_changes throws on the static site (no kernel to sync with): ignore that there. */
-function syncToModel(model, key, value) {
+export function syncToModel(model, key, value) {
   try {
     model.set(key, value);
     model.save_changes();
@@ -106,14 +104,25 @@ function syncToModel(model, key, value) {
   }
 }
 
-function mountWidget(el, className) {
-  const root = html(null, "div", { class: `kl-widget ${className}` });
+/** Keys a focused slider, radio button or menu uses; the page around must not act on them too. */
+const CONTROL_KEYS = new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End"]);
+
+/**
+ * The widget's root element. In JupyterLab a notebook's shortcuts listen for keys on the whole
+ * document, so an arrow key on a focused slider would also move the cell selection: the root
+ * opts out of Lumino's shortcuts (`data-lm-suppress-shortcuts`) and keeps control keys to itself.
+ */
+export function mountWidget(el, className) {
+  const root = html(null, "div", { class: `kl-widget ${className}`, "data-lm-suppress-shortcuts": "true" });
+  root.addEventListener("keydown", (event) => {
+    if (CONTROL_KEYS.has(event.key) && event.target.closest("input, select")) event.stopPropagation();
+  });
   html(root, "style", {}, KIT_CSS);
   el.appendChild(root);
   return root;
 }
 
-function makeFigure(parent, width, height, title, description) {
+export function makeFigure(parent, width, height, title, description) {
   const titleId = uniqueId("kl-title");
   const descId = uniqueId("kl-desc");
   const figure = svg(parent, "svg", {
@@ -130,7 +139,7 @@ function makeFigure(parent, width, height, title, description) {
  * (a pale tint with coloured marks, or with `solid` the full colour with dark marks),
  * so that series differ by more than colour alone.
  */
-function hatchPattern(defs, colour, { kind = "diagonal", solid = false } = {}) {
+export function hatchPattern(defs, colour, { kind = "diagonal", solid = false } = {}) {
   const id = uniqueId("kl-hatch");
   const turned = kind === "dots" ? {} : { patternTransform: "rotate(45)" };
   const pattern = svg(defs, "pattern", { id, width: 6, height: 6, patternUnits: "userSpaceOnUse", ...turned });
@@ -147,7 +156,7 @@ function hatchPattern(defs, colour, { kind = "diagonal", solid = false } = {}) {
 }
 
 /** A pool of tick marks and labels along one axis, moved by changing attributes (never rebuilt). */
-function makeAxis(parent, { orient, at, from, to, count }) {
+export function makeAxis(parent, { orient, at, from, to, count }) {
   const group = svg(parent, "g", { class: "kl-axis", "aria-hidden": "true" });
   const vertical = orient === "left";
   svg(group, "line", vertical ? { x1: at, x2: at, y1: from, y2: to, stroke: "#444" } : { y1: at, y2: at, x1: from, x2: to, stroke: "#444" });
@@ -180,7 +189,7 @@ function makeAxis(parent, { orient, at, from, to, count }) {
  * A labelled, keyboard-operable range slider bound to one model key.
  * `toSlider`/`fromSlider` map model units to slider units (e.g. log10 β); `text` formats the model value.
  */
-function bindSlider(model, state, parent, key, spec, redraw, cleanups) {
+export function bindSlider(model, state, parent, key, spec, redraw, cleanups) {
   const { label, min, max, step, text, toSlider = (v) => v, fromSlider = (v) => v } = spec;
   const id = uniqueId(`kl-${key}`);
   const row = html(parent, "div", { class: "kl-control" });
@@ -213,7 +222,7 @@ function bindSlider(model, state, parent, key, spec, redraw, cleanups) {
 }
 
 /** A labelled group of radio buttons bound to one model key (arrow keys move between them). */
-function bindChoice(model, state, parent, key, { label, options }, redraw, cleanups) {
+export function bindChoice(model, state, parent, key, { label, options }, redraw, cleanups) {
   const name = uniqueId(`kl-${key}`);
   const group = html(parent, "fieldset", { class: "kl-control", "data-key": key });
   html(group, "legend", {}, label);
@@ -240,16 +249,21 @@ function bindChoice(model, state, parent, key, { label, options }, redraw, clean
   return inputs;
 }
 
-function readoutSpan(parent, key) {
+export function readoutSpan(parent, key) {
   return html(parent, "span", { "data-readout": key });
 }
 
-/** Every key of `defaults`, read from the model; a key the model lacks (or holds as null) keeps its default. */
-function readModel(model, defaults) {
+/**
+ * The widget's state: every key in `keys`, read from the model. The model comes from the lesson's
+ * Python state function (kl_lessons.explorer_state), the one place defaults and data are written,
+ * so a missing key is an error, not a reason to invent a value.
+ */
+export function readModel(model, keys) {
   const state = {};
-  for (const [key, fallback] of Object.entries(defaults)) {
+  for (const key of keys) {
     const value = model.get(key);
-    state[key] = value === undefined || value === null ? fallback : value;
+    if (value === undefined || value === null) throw new Error(`the widget's model has no "${key}"`);
+    state[key] = value;
   }
   return state;
 }

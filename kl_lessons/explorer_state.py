@@ -1,0 +1,253 @@
+"""Each lesson's explorer state: the one place its defaults, data and slider ranges are written.
+
+An explorer is an ES module in ``kl_lessons/web/`` (one per lesson). It runs in JupyterLab as an
+:mod:`anywidget` (:mod:`kl_lessons.web_widgets`) and on the published site through MyST's
+``{anywidget}`` directive, and in both places it starts from the dict a function below returns,
+computed with the tested :mod:`kl_lessons` functions. ``scripts/execute_notebooks.py`` writes each
+lesson's directive from the state its notebook displayed, and a test checks the two agree.
+
+States hold plain lists, numbers and strings. Floats are rounded to :data:`SIGNIFICANT_DIGITS`
+significant digits (plenty for a picture, and short to read in a page's source). All KL values
+are in nats.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import torch
+
+#: Significant digits kept for every float in an explorer's state.
+SIGNIFICANT_DIGITS = 6
+
+
+def rounded(value: Any, digits: int = SIGNIFICANT_DIGITS) -> Any:
+    """``value`` with every float rounded to ``digits`` significant digits (lists and dicts recursed).
+
+    NaN becomes ``None`` (JSON has no NaN; the modules draw a gap); infinities are refused.
+    """
+    if isinstance(value, Mapping):
+        return {str(k): rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(v, digits) for v in value]
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        return rounded(value.tolist(), digits)
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        x = float(value)
+        if math.isnan(x):
+            return None
+        if math.isinf(x):
+            raise ValueError("an explorer state cannot hold an infinity (JSON has none)")
+        return float(f"{x:.{digits}g}")
+    return value
+
+
+# --------------------------------------------------------------------------- lessons 1–5
+def forecasters_state() -> dict[str, Any]:
+    """Lesson 1: two weather forecasters, A says 70 % rain, B says 30 %."""
+    return rounded({"p_rain": 0.7, "q_rain": 0.3, "labels": ["rain", "sun"], "names": ["Forecaster A", "Forecaster B"]})
+
+
+def estimator_spread_state() -> dict[str, Any]:
+    """Lesson 2: the batch means of k1, k2, k3 on the lesson's "The cat sat on the …" pair.
+
+    The module's policy is π ∝ π_ref·exp(drift·direction); with direction = log(π/π_ref),
+    drift = 1 is exactly the lesson's π, and the slider slides towards π_ref (0) or past π (2).
+    """
+    from .batch_spread import CAT_SAT_POLICY_PROBS, CAT_SAT_REF_PROBS
+
+    ref = torch.tensor(CAT_SAT_REF_PROBS, dtype=torch.float64)
+    policy = torch.tensor(CAT_SAT_POLICY_PROBS, dtype=torch.float64)
+    return rounded({
+        "ref_probs": ref,
+        "direction": policy.log() - ref.log(),
+        "drift": 1.0,
+        "drift_max": 2.0,
+        "sample_size": 16,
+        "max_log2_size": 10,
+        "trials": 200,
+        "seed": 2020,
+    })
+
+
+def reward_shaping_state() -> dict[str, Any]:
+    """Lesson 3: the four café reviews, β from TRL's PPO default 0.05, k1."""
+    from .response_batch import cafe_review_batch
+
+    batch = cafe_review_batch()
+    return rounded({
+        "labels": list(batch.labels),
+        "tokens": [list(t) for t in batch.tokens],
+        "scores": batch.scores,
+        "logprobs": batch.logprobs,
+        "ref_logprobs": batch.ref_logprobs,
+        "mask": batch.mask.to(torch.int64),
+        "beta": 0.05,
+        "beta_max": 0.4,
+        "estimator": "k1",
+    })
+
+
+def frontier_state() -> dict[str, Any]:
+    """Lesson 4: the toy's 36 replies, the exact optimum π_β at β = 0.1, β on a log scale."""
+    from .toy_responses import make_toy_responses
+
+    toy = make_toy_responses()
+    return rounded({
+        "labels": list(toy.labels),
+        "marks": toy.exclamations,
+        "mark_symbol": "!",
+        "ref_probs": toy.ref_probs,
+        "rewards": toy.proxy,
+        "gold": toy.gold,
+        "beta": 0.1,
+        "log10_beta_range": [-3, 1],
+    })
+
+
+#: Lesson 5's experiment: the target and the controllers' start, as the lesson states them.
+CONTROL_TARGET, CONTROL_INIT_BETA, CONTROL_LAG, CONTROL_BATCH = 0.5, 0.1, 20, 64
+
+
+def controller_noise(target: float = CONTROL_TARGET) -> float:
+    """One sample's KL spread (nats) at the β whose equilibrium KL is ``target``, rounded to 0.1.
+
+    Lesson 5 uses it as the plant's noise: the spread of log(π/π_ref) under the toy's optimum.
+    """
+    from .optimum import tilted_policy
+    from .plant import equilibrium_beta
+    from .toy_responses import make_toy_responses
+
+    betas, kls = _controller_table()
+    toy = make_toy_responses()
+    pi = tilted_policy(toy.ref_probs, toy.proxy, equilibrium_beta(target, betas, kls))
+    log_ratio = torch.log(pi / toy.ref_probs)
+    return round(float(torch.sqrt(pi @ (log_ratio - pi @ log_ratio) ** 2)), 1)
+
+
+def _controller_table() -> tuple[np.ndarray, np.ndarray]:
+    from .toy_responses import toy_frontier_table
+
+    betas, kls = toy_frontier_table(np.logspace(-2, 1, 31))
+    return betas.numpy(), kls.numpy()
+
+
+def controller_state() -> dict[str, Any]:
+    """Lesson 5: both controllers on the plant of lesson 4's toy, 1000 steps, batches of 64, lag 20."""
+    betas, kls = _controller_table()
+    return rounded({
+        "plant_betas": betas,
+        "plant_kls": kls,
+        "lag": float(CONTROL_LAG),
+        "noise": controller_noise(),
+        "batch_size": CONTROL_BATCH,
+        "kl0": 0.0,
+        "seed": 0,
+        "n_steps": 1000,
+        "init_beta": CONTROL_INIT_BETA,
+        "target": CONTROL_TARGET,
+        "horizon": 10000.0,
+        "threshold_factor": 1.5,
+        "threshold_bounds": [0.01, 1.0],
+        "target_range": [0.1, 2.0],
+        "log10_horizon_range": [2.0, 5.0],
+        "noise_range": [0.0, 3.0],
+    })
+
+
+# --------------------------------------------------------------------------- lesson 6
+#: Metrics the lesson 6 scrubber replays (names as in :data:`kl_lessons.rlhf.METRIC_KEYS`).
+SCRUBBER_METRICS = ("kl_mean", "kl_max", "proxy", "gold", "entropy", "distinct2", "ref_loglik", "beta")
+
+
+def training_scrubber_state(runs: Mapping[str, Any], step: int = 20, samples_per_step: int = 3) -> dict[str, Any]:
+    """Lesson 6: the recorded training runs, to replay step by step.
+
+    Parameters
+    ----------
+    runs : mapping of str → RLHFRun
+        Name → what :func:`kl_lessons.rlhf.train` returned (anything with ``.metrics`` and
+        ``.samples``). Each run records one value per step of every key of :data:`SCRUBBER_METRICS`.
+    step : int
+        The step the slider starts at.
+    samples_per_step : int
+        How many of the texts kept at each recorded step to carry (keeps the page small).
+
+    Returns
+    -------
+    dict
+        ``runs`` (name, per-metric series with ``None`` for a NaN, and ``[step, texts]`` pairs),
+        ``n_steps``, ``step`` and ``front`` (which run is drawn in front; "all runs" at first).
+    """
+    from .monitor import metric_series
+
+    if not isinstance(runs, Mapping) or not runs:
+        raise ValueError("runs must be a non-empty dict of name → run")
+    if isinstance(samples_per_step, bool) or not isinstance(samples_per_step, int) or samples_per_step < 1:
+        raise ValueError(f"samples_per_step must be a positive integer, got {samples_per_step!r}")
+    out, lengths = [], set()
+    for name, run in runs.items():
+        metrics = getattr(run, "metrics", None)
+        if not isinstance(metrics, Mapping):
+            raise ValueError(f"run {name!r} has no .metrics dict")
+        missing = [key for key in SCRUBBER_METRICS if key not in metrics]
+        if missing:
+            raise ValueError(f"run {name!r} is missing metrics {missing}")
+        series = {key: metric_series(metrics[key], f"{name}[{key!r}]", allow_nonfinite=True) for key in SCRUBBER_METRICS}
+        for key, values in series.items():
+            if np.isinf(values).any():
+                raise ValueError(f"{name}[{key!r}] contains inf values")
+        lengths |= {len(v) for v in series.values()}
+        samples = getattr(run, "samples", None) or {}
+        kept = []
+        for s in sorted(samples):
+            if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+                raise ValueError(f"run {name!r}: sample keys must be steps, got {s!r}")
+            texts = samples[s]
+            if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+                raise ValueError(f"run {name!r}: samples[{s}] must be a list of str")
+            kept.append([int(s), list(texts)[:samples_per_step]])
+        out.append({"name": str(name), "metrics": series, "samples": kept})
+    if len(lengths) != 1:
+        raise ValueError(f"every metric of every run needs one value per step; got lengths {sorted(lengths)}")
+    (n_steps,) = lengths
+    if n_steps < 2:
+        raise ValueError("a run needs at least two steps to scrub")
+    for run in out:
+        if any(not 0 <= s < n_steps for s, _ in run["samples"]):
+            raise ValueError(f"run {run['name']!r} has samples outside steps 0 … {n_steps - 1}")
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not 0 <= step < n_steps:
+        raise ValueError(f"step must be an integer in [0, {n_steps - 1}], got {step!r}")
+    return rounded({"runs": out, "n_steps": n_steps, "step": int(step), "front": "all runs"})
+
+
+# --------------------------------------------------------------------------- the directive
+#: Module file name → the function giving its state (lesson 6's needs the notebook's runs).
+STATE_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
+    "forecasters.js": forecasters_state,
+    "estimator_spread.js": estimator_spread_state,
+    "reward_shaping.js": reward_shaping_state,
+    "frontier.js": frontier_state,
+    "controller_traces.js": controller_state,
+    "training_scrubber.js": training_scrubber_state,
+}
+
+
+def state_json(state: Mapping[str, Any]) -> str:
+    """A state as JSON, one key per line: the body of a lesson's ``{anywidget}`` directive."""
+    lines = [f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False, allow_nan=False)}" for k, v in state.items()]
+    return "{\n" + ",\n".join(lines) + "\n}"
+
+
+__all__ = [
+    "SCRUBBER_METRICS", "SIGNIFICANT_DIGITS", "STATE_FUNCTIONS", "controller_noise", "controller_state",
+    "estimator_spread_state", "forecasters_state", "frontier_state", "reward_shaping_state", "rounded",
+    "state_json", "training_scrubber_state",
+]

@@ -1,0 +1,252 @@
+// Lesson 2: how widely the batch means of k1, k2 and k3 scatter, against the number of sampled tokens.
+// An anywidget front-end module; esbuild bundles it with the kit into one file for MyST and JupyterLab.
+
+import {
+  OKABE_ITO, setAttrs, svg, html, fmt, linear, niceTicks, mountWidget, makeFigure, makeAxis, bindSlider, readoutSpan, readModel,
+} from "../kit.js";
+
+// ---- pure math (parity-tested against kl_lessons.estimators and kl_lessons.divergence) ----
+
+export const ESTIMATORS = ["k1", "k2", "k3"];
+
+/** A small seeded generator of uniforms in [0, 1) (mulberry32): the same seed gives the same draws everywhere. */
+export function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `count` seeded uniforms in [0, 1). */
+export function uniforms(seed, count) {
+  const next = mulberry32(seed);
+  const out = new Float64Array(count);
+  for (let i = 0; i < count; i += 1) out[i] = next();
+  return out;
+}
+
+/** The policy π ∝ π_ref·exp(drift·direction), normalised with log-sum-exp; drift = 0 gives π_ref. */
+export function driftedPolicy(refProbs, direction, drift) {
+  if (refProbs.length !== direction.length) throw new RangeError("refProbs and direction must have the same length");
+  const logits = refProbs.map((p, i) => Math.log(p) + drift * direction[i]);
+  const peak = Math.max(...logits);
+  const logNorm = peak + Math.log(logits.reduce((s, l) => s + Math.exp(l - peak), 0));
+  return logits.map((l) => Math.exp(l - logNorm));
+}
+
+/** Exact KL(P‖Q) in nats (terms p·log p − p·log q; 0 where p = 0). */
+export function klDivergence(p, q) {
+  let total = 0;
+  for (let i = 0; i < p.length; i += 1) if (p[i] > 0) total += p[i] * Math.log(p[i]) - p[i] * Math.log(q[i]);
+  return Math.max(0, total);
+}
+
+/** Draw one token index per uniform by inverting the cumulative distribution of `probs`. */
+export function sampleTokens(probs, u) {
+  const cdf = new Float64Array(probs.length);
+  let running = 0;
+  probs.forEach((p, i) => { cdf[i] = running += p; });
+  const last = probs.reduce((best, p, i) => (p > 0 ? i : best), 0);
+  const tokens = new Int32Array(u.length);
+  for (let i = 0; i < u.length; i += 1) {
+    const target = u[i] * running;
+    let k = 0;
+    while (k < last && cdf[k] <= target) k += 1;
+    tokens[i] = k;
+  }
+  return tokens;
+}
+
+/**
+ * Single-sample estimates of KL(π‖π_ref) for tokens drawn from π, in nats (Schulman, 2020).
+ * With log r = ref − logprob: k1 = −log r, k2 = ½(log r)², k3 = (r − 1) − log r.
+ */
+export function klEstimate(logprobs, refLogprobs, estimator) {
+  if (logprobs.length !== refLogprobs.length) throw new RangeError("logprobs and refLogprobs must have the same length");
+  const out = new Float64Array(logprobs.length);
+  for (let i = 0; i < logprobs.length; i += 1) {
+    const logR = refLogprobs[i] - logprobs[i];
+    if (estimator === "k1") out[i] = -logR;
+    else if (estimator === "k2") out[i] = 0.5 * logR * logR;
+    else if (estimator === "k3") out[i] = Math.expm1(logR) - logR; // expm1 stays accurate for r near 1
+    else throw new RangeError(`estimator must be one of ${ESTIMATORS.join(", ")}, got ${estimator}`);
+  }
+  return out;
+}
+
+/** The q-quantile of an ascending array, interpolating linearly between order statistics. */
+export function quantile(sorted, q) {
+  const position = q * (sorted.length - 1);
+  const below = Math.floor(position);
+  const above = Math.min(below + 1, sorted.length - 1);
+  return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
+}
+
+/** Batch sizes 1, 2, 4, …, 2^maxLog2. */
+export function batchSizes(maxLog2) {
+  return Array.from({ length: maxLog2 + 1 }, (_, k) => 2 ** k);
+}
+
+/**
+ * Spread of batch means. `tokens` holds `trials` rows of `maxSize` draws; the batch of size n in a
+ * trial is its first n draws. For every estimator and size: the mean over trials of the batch means,
+ * their standard deviation (divided by trials − 1), their 10 % and 90 % quantiles, and the share < 0.
+ */
+export function batchMeanSpread(tokens, trials, maxSize, logPolicy, logRef, sizes) {
+  // An estimate depends only on which token was drawn, so tabulate each estimator once per vocabulary entry.
+  const [t1, t2, t3] = ESTIMATORS.map((name) => klEstimate(logPolicy, logRef, name));
+  const means = ESTIMATORS.map(() => sizes.map(() => new Float64Array(trials)));
+  for (let t = 0; t < trials; t += 1) {
+    // One pass over the trial's draws keeps three running sums, read off at each batch size.
+    let s1 = 0, s2 = 0, s3 = 0, next = 0;
+    for (let i = 0, at = t * maxSize; i < maxSize && next < sizes.length; i += 1, at += 1) {
+      const k = tokens[at];
+      s1 += t1[k];
+      s2 += t2[k];
+      s3 += t3[k];
+      if (i + 1 === sizes[next]) {
+        means[0][next][t] = s1 / sizes[next];
+        means[1][next][t] = s2 / sizes[next];
+        means[2][next][t] = s3 / sizes[next];
+        next += 1;
+      }
+    }
+  }
+  const result = {};
+  ESTIMATORS.forEach((name, e) => {
+    result[name] = means[e].map((batch) => {
+      const sorted = Float64Array.from(batch).sort();
+      const mean = batch.reduce((acc, x) => acc + x, 0) / trials;
+      const sd = Math.sqrt(batch.reduce((acc, x) => acc + (x - mean) ** 2, 0) / (trials - 1));
+      const negative = batch.reduce((acc, x) => acc + (x < 0 ? 1 : 0), 0) / trials;
+      return { mean, sd, q10: quantile(sorted, 0.1), q90: quantile(sorted, 0.9), negative };
+    });
+  });
+  return result;
+}
+
+// ---- the widget ----
+
+export const KEYS = ["ref_probs", "direction", "drift", "sample_size", "max_log2_size", "trials", "seed", "drift_max"];
+const STYLE = {
+  k1: { colour: OKABE_ITO.blue, dash: "none", name: "k1 = −log r" },
+  k2: { colour: OKABE_ITO.orange, dash: "7 4", name: "k2 = ½(log r)²" },
+  k3: { colour: OKABE_ITO.green, dash: "2 3", name: "k3 = (r−1) − log r" },
+};
+
+function render({ model, el }) {
+  const state = readModel(model, KEYS);
+  const cleanups = []; // how to stop listening to the model when the view goes
+  const sizes = batchSizes(state.max_log2_size);
+  const maxSize = sizes[sizes.length - 1];
+  const draws = uniforms(state.seed, state.trials * maxSize); // common random numbers: smooth as drift moves
+  const logRef = state.ref_probs.map(Math.log);
+
+  const root = mountWidget(el, "kl-estimator-spread");
+  const controls = html(root, "div", { class: "kl-controls" });
+  const W = 660, H = 330;
+  const { figure, desc } = makeFigure(root, W, H, "Spread of batch-mean KL estimates against batch size", "");
+  const plot = { x0: 60, x1: 640, y0: 290, y1: 58 };
+  const xOf = linear(0, state.max_log2_size, plot.x0, plot.x1);
+  svg(figure, "text", { x: (plot.x0 + plot.x1) / 2, y: 16, "text-anchor": "middle", class: "kl-title" }).textContent = "Batch means over trials: 10–90 % band and mean";
+  svg(figure, "text", { x: (plot.x0 + plot.x1) / 2, y: H - 6, "text-anchor": "middle" }).textContent = "tokens per batch (log scale)";
+  svg(figure, "text", { x: 14, y: 160, transform: "rotate(-90 14 160)", "text-anchor": "middle" }).textContent = "batch-mean estimate (nats)";
+  const xAxis = makeAxis(figure, { orient: "bottom", at: plot.y0, from: plot.x0, to: plot.x1, count: 12 });
+  xAxis.update(sizes.map((_, k) => k).filter((k) => k % 2 === 0), xOf, (k) => String(2 ** k));
+  const yAxis = makeAxis(figure, { orient: "left", at: plot.x0, from: plot.y0, to: plot.y1, count: 12 });
+  const zero = svg(figure, "line", { x1: plot.x0, x2: plot.x1, stroke: OKABE_ITO.grey, "stroke-width": 1 });
+  const series = {};
+  for (const name of ESTIMATORS) {
+    const { colour, dash } = STYLE[name];
+    series[name] = {
+      band: svg(figure, "polygon", { fill: colour, "fill-opacity": 0.16, stroke: colour, "stroke-opacity": 0.6, "stroke-dasharray": dash }),
+      line: svg(figure, "polyline", { fill: "none", stroke: colour, "stroke-width": 2.2, "stroke-dasharray": dash }),
+    };
+  }
+  const truth = svg(figure, "line", { x1: plot.x0, x2: plot.x1, stroke: OKABE_ITO.black, "stroke-width": 1.5, "stroke-dasharray": "5 3" });
+  const marker = svg(figure, "line", { y1: plot.y0, y2: plot.y1, stroke: OKABE_ITO.vermillion, "stroke-width": 1.5 });
+  const legend = svg(figure, "g", { "aria-hidden": "true" });
+  [...ESTIMATORS.map((n) => [STYLE[n].colour, STYLE[n].dash, STYLE[n].name]), [OKABE_ITO.black, "5 3", "exact KL"]].forEach(([colour, dash, text], j) => {
+    const x = plot.x0 + 10 + j * 140;
+    svg(legend, "line", { x1: x, x2: x + 22, y1: 34, y2: 34, stroke: colour, "stroke-width": 2.2, "stroke-dasharray": dash });
+    svg(legend, "text", { x: x + 27, y: 38 }).textContent = text;
+  });
+
+  const readout = html(root, "div", { class: "kl-readout", "aria-live": "polite" });
+  const headline = html(readout, "p");
+  headline.append("Exact KL(π‖π_ref) = ");
+  const truthText = readoutSpan(headline, "kl_exact");
+  headline.append(" nats. Batches of ");
+  const sizeText = readoutSpan(headline, "batch_size");
+  headline.append(" tokens, over ");
+  headline.append(String(state.trials));
+  headline.append(" trials:");
+  const table = html(readout, "table");
+  const head = html(table, "tr");
+  ["estimator", "mean", "std. dev.", "batches < 0"].forEach((t) => html(head, "th", { scope: "col" }, t));
+  const cells = {};
+  for (const name of ESTIMATORS) {
+    const row = html(table, "tr");
+    html(row, "th", { scope: "row" }, name);
+    cells[name] = ["mean", "sd", "negative"].map((stat) => readoutSpan(html(row, "td"), `${name}_${stat}`));
+  }
+
+  let spread = null, exact = 0;
+  function recompute() {
+    const policy = driftedPolicy(state.ref_probs, state.direction, state.drift);
+    const tokens = sampleTokens(policy, draws);
+    exact = klDivergence(policy, state.ref_probs);
+    spread = batchMeanSpread(tokens, state.trials, maxSize, policy.map(Math.log), logRef, sizes);
+    let lo = Math.min(0, exact), hi = exact;
+    for (const name of ESTIMATORS) for (const s of spread[name]) { lo = Math.min(lo, s.q10); hi = Math.max(hi, s.q90); }
+    const pad = 0.05 * (hi - lo || 1);
+    const yOf = linear(lo - pad, hi + pad, plot.y0, plot.y1);
+    yAxis.update(niceTicks(lo - pad, hi + pad, 6), yOf, (t) => fmt(t, Math.max(0, -Math.floor(Math.log10(hi - lo || 1)) + 1)));
+    setAttrs(zero, { y1: yOf(0), y2: yOf(0) });
+    setAttrs(truth, { y1: yOf(exact), y2: yOf(exact) });
+    for (const name of ESTIMATORS) {
+      const s = spread[name];
+      const upper = s.map((v, k) => `${xOf(k)},${yOf(v.q90)}`);
+      const lower = s.map((v, k) => `${xOf(k)},${yOf(v.q10)}`).reverse();
+      series[name].band.setAttribute("points", upper.concat(lower).join(" "));
+      series[name].line.setAttribute("points", s.map((v, k) => `${xOf(k)},${yOf(v.mean)}`).join(" "));
+    }
+    truthText.textContent = fmt(exact, 4);
+  }
+
+  function showSize() {
+    const k = Math.round(Math.log2(state.sample_size));
+    setAttrs(marker, { x1: xOf(k), x2: xOf(k) });
+    sizeText.textContent = String(state.sample_size);
+    for (const name of ESTIMATORS) {
+      const s = spread[name][k];
+      cells[name][0].textContent = fmt(s.mean, 4);
+      cells[name][1].textContent = fmt(s.sd, 4);
+      cells[name][2].textContent = `${fmt(100 * s.negative, 1)} %`;
+    }
+    const k1 = spread.k1[k], k3 = spread.k3[k];
+    desc.textContent = `Exact KL ${fmt(exact, 4)} nats. With ${state.sample_size} tokens per batch the batch means have `
+      + `standard deviation ${fmt(k1.sd, 4)} for k1 and ${fmt(k3.sd, 4)} for k3; ${fmt(100 * k1.negative, 1)} % of k1 batch means are negative.`;
+  }
+
+  function redraw(key) {
+    if (key !== "sample_size") recompute(); // moving the batch size only moves the marker
+    showSize();
+  }
+
+  bindSlider(model, state, controls, "drift", {
+    label: "Policy drift from π_ref", min: 0, max: state.drift_max, step: 0.05, text: (v) => fmt(v, 2),
+  }, redraw, cleanups);
+  bindSlider(model, state, controls, "sample_size", {
+    label: "Tokens per batch", min: 0, max: state.max_log2_size, step: 1, text: (v) => String(v),
+    toSlider: (v) => Math.round(Math.log2(v)), fromSlider: (v) => 2 ** v,
+  }, redraw, cleanups);
+  redraw();
+  return () => cleanups.forEach((stop) => stop());
+}
+
+export default { render };
