@@ -27,8 +27,18 @@ import torch
 
 from ._validate import as_tensor, positive
 from .estimators import kl_estimate
-from .optimum import tilted_policy
-from .toy_sequences import SequenceSpace, check_logits, exact_kl_gradient, prefix_probs, sequence_probs
+from .toy_sequences import (
+    SequenceSpace,
+    check_logits,
+    exact_kl_gradient,
+    prefix_probs,
+    random_logits,
+    reward_gradient,
+    rewards_vector,
+    sequence_kl,
+    sequence_probs,
+    sequence_space,
+)
 
 #: Recipe names and what each one is, in the order the lesson compares them.
 RECIPES: dict[str, str] = {
@@ -195,45 +205,6 @@ def local_forward_kl_gradient(
     return _rowwise(logits, ref_logits, space, weights_logits, reverse=False)
 
 
-def reward_gradient(logits: Any, space: SequenceSpace, rewards: Any) -> torch.Tensor:
-    """∇ E_π[r] with respect to the logits table, by autograd, shape (P, V)."""
-    r = _rewards(rewards, space)
-    theta = check_logits(logits, space).detach().clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(sequence_probs(theta, space) @ r, theta)
-    return grad
-
-
-def _rewards(rewards: Any, space: SequenceSpace) -> torch.Tensor:
-    r = as_tensor(rewards, "rewards").to(torch.float64).detach()
-    if tuple(r.shape) != (space.num_sequences,):
-        raise ValueError(f"rewards must have shape ({space.num_sequences},), one per response, got {tuple(r.shape)}")
-    return r
-
-
-def tilted_sequence_policy(ref_logits: Any, space: SequenceSpace, rewards: Any, beta: float) -> torch.Tensor:
-    """π_β(y) ∝ π_ref(y)·exp(r(y)/β) over whole responses (lesson 4's optimum), shape (N,)."""
-    ref = sequence_probs(check_logits(ref_logits, space, "ref_logits").detach(), space)
-    return tilted_policy(ref, _rewards(rewards, space), positive(beta, "beta"))
-
-
-def myopic_optimum(ref_logits: Any, space: SequenceSpace, rewards: Any, beta: float) -> torch.Tensor:
-    """Where a recipe that follows :func:`local_kl_gradient` settles: π(·|h) ∝ π_ref(·|h)·exp(Q(h,·)/β).
-
-    Q(h, a) is the expected reward after prefix h·a under the policy itself, with no charge for
-    the KL still to come. Solved backwards from the last position. Returns logits, shape (P, V).
-    """
-    r, b = _rewards(rewards, space), positive(beta, "beta")
-    ref = torch.log_softmax(check_logits(ref_logits, space, "ref_logits").detach(), -1)
-    out = torch.empty_like(ref)
-    value = r.clone()  # value of each response; folded one position at a time into its prefixes
-    for t in range(space.length - 1, -1, -1):
-        q = value.reshape(-1, space.vocab_size)  # responses grouped by their prefix at position t
-        rows = space.prefix_index[:: space.vocab_size ** (space.length - t), t]
-        out[rows] = ref[rows] + q / b
-        value = (torch.softmax(out[rows], -1) * q).sum(-1)
-    return torch.log_softmax(out, -1)
-
-
 def follow_recipe(
     ref_logits: Any,
     space: SequenceSpace,
@@ -251,7 +222,7 @@ def follow_recipe(
     the update is zero, so the end point is the recipe's fixed point.
     """
     check_recipe(recipe)
-    r, b, rate = _rewards(rewards, space), positive(beta, "beta"), positive(lr, "lr")
+    r, b, rate = rewards_vector(rewards, space), positive(beta, "beta"), positive(lr, "lr")
     if isinstance(steps, bool) or int(steps) != steps or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     ref = check_logits(ref_logits, space, "ref_logits").detach()
@@ -262,21 +233,94 @@ def follow_recipe(
     return theta
 
 
+# --------------------------------------------------------------------------- explorer
+def _round(value: Any, digits: int = 6) -> Any:
+    if isinstance(value, dict):
+        return {k: _round(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_round(v, digits) for v in value]
+    if isinstance(value, torch.Tensor):
+        return _round(value.tolist(), digits)
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}")
+    return value
+
+
+def explorer_state(
+    drifts: Any = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5),
+    betas: Any = (0.01, 0.04, 0.1, 0.3, 1.0),
+    *,
+    vocab_size: int = 3,
+    length: int = 3,
+    seed: int = 1,
+) -> dict[str, Any]:
+    """The lesson-7 explorer's state: every recipe's expected gradient against the exact one, as JSON-able numbers.
+
+    The toy: π_ref has random logits (``seed``), the reward is 1 for the response made only of the
+    last token ("!!!" in the lesson) and 0 otherwise. π_old = π_ref + (a fixed random step) is the
+    policy that sampled the batch; the current policy is π = π_old + drift·(another fixed step).
+    On-policy, responses come from π; off-policy, from π_old.
+
+    Returns
+    -------
+    dict
+        ``recipes`` and ``labels``; ``modes`` ("on", "off"); ``drifts``, ``betas``; per drift
+        ``kl_to_old`` and ``kl_to_ref`` (nats); ``exact`` (∇KL(π‖π_ref)) and ``reward_grad``
+        (∇E[r]), each flattened (P·V); ``expected[recipe][mode][drift]`` flattened; and
+        ``metrics[recipe][mode]`` with ``rel_error`` and ``cosine`` of the whole update
+        ∇E[r] − β·g against ∇E[r] − β·∇KL, as [β][drift] lists. Floats have 6 significant digits.
+    """
+    space = sequence_space(vocab_size, length)
+    d = as_tensor(drifts, "drifts").to(torch.float64).reshape(-1)
+    b = as_tensor(betas, "betas").to(torch.float64).reshape(-1)
+    if bool((d < 0).any()):
+        raise ValueError("drifts must all be >= 0")
+    if bool((b <= 0).any()):
+        raise ValueError("betas must all be > 0")
+    ref = random_logits(space, 1.0, seed=seed)
+    old = ref + random_logits(space, 0.8, seed=seed + 1)
+    step = random_logits(space, 1.0, seed=seed + 2)
+    rewards = (space.sequences == space.vocab_size - 1).all(-1).to(torch.float64)
+    state: dict[str, Any] = {"recipes": list(RECIPES), "labels": list(RECIPES.values()), "modes": ["on", "off"],
+                             "drifts": d.tolist(), "betas": b.tolist(), "kl_to_old": [], "kl_to_ref": [],
+                             "exact": [], "reward_grad": [], "expected": {r: {"on": [], "off": []} for r in RECIPES},
+                             "metrics": {r: {m: {"rel_error": [], "cosine": []} for m in ("on", "off")} for r in RECIPES}}
+    exact_updates: list[list[torch.Tensor]] = []
+    for drift in d.tolist():
+        theta = old + drift * step
+        exact, reward = exact_kl_gradient(theta, ref, space), reward_gradient(theta, space, rewards)
+        state["kl_to_old"].append(float(sequence_kl(theta, old, space)))
+        state["kl_to_ref"].append(float(sequence_kl(theta, ref, space)))
+        state["exact"].append(exact.flatten())
+        state["reward_grad"].append(reward.flatten())
+        exact_updates.append([reward - beta * exact for beta in b.tolist()])
+        for recipe in RECIPES:
+            for mode, sampler in (("on", None), ("off", old)):
+                state["expected"][recipe][mode].append(expected_gradient(theta, ref, space, recipe, sampler).flatten())
+    for recipe in RECIPES:
+        for mode in ("on", "off"):
+            for key in ("rel_error", "cosine"):
+                state["metrics"][recipe][mode][key] = [
+                    [bias_metrics(torch.as_tensor(state["reward_grad"][i]) - beta * state["expected"][recipe][mode][i],
+                                  exact_updates[i][j])[key] for i in range(d.numel())]
+                    for j, beta in enumerate(b.tolist())
+                ]
+    return _round(state)
+
+
 __all__ = [
     "RECIPES",
     "bias_metrics",
     "check_recipe",
     "exact_kl_gradient",
     "expected_gradient",
+    "explorer_state",
     "follow_recipe",
     "gradient_variance",
     "local_forward_kl_gradient",
     "local_kl_gradient",
-    "myopic_optimum",
     "response_gradients",
-    "reward_gradient",
     "sample_responses",
     "sampled_gradients",
     "sampling_probs",
-    "tilted_sequence_policy",
 ]

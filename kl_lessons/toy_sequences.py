@@ -6,6 +6,10 @@ every *prefix* (the empty prefix, every single token, every pair, …), so
 prefixes and 27 responses, few enough to sum over all of them exactly: the sequence KL,
 its gradient by autograd, and any expectation over responses carry no sampling noise.
 
+Rewards are one number per response. Two optima are written in closed form: lesson 4's tilted
+optimum π_β ∝ π_ref·exp(r/β) over whole responses, and the *myopic* optimum reached by a
+penalty that charges each prefix only its own KL (see :mod:`kl_lessons.kl_gradients`).
+
 Everything is float64. All KL values are in nats, summed over the response's tokens;
 gradients are in nats per unit of logit.
 """
@@ -13,10 +17,12 @@ gradients are in nats per unit of logit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from ._validate import as_tensor, positive
+from .optimum import tilted_policy
 
 #: The largest number of responses :class:`SequenceSpace` will list (V**T).
 MAX_SEQUENCES = 4096
@@ -187,6 +193,46 @@ def random_logits(space: SequenceSpace, scale: float = 1.0, seed: int = 0) -> to
     return size * torch.randn(space.logits_shape, generator=gen, dtype=torch.float64)
 
 
+def reward_gradient(logits: Any, space: SequenceSpace, rewards: Any) -> torch.Tensor:
+    """∇ E_π[r] with respect to the logits table, by autograd, shape (P, V)."""
+    r = rewards_vector(rewards, space)
+    theta = check_logits(logits, space).detach().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(sequence_probs(theta, space) @ r, theta)
+    return grad
+
+
+def rewards_vector(rewards: Any, space: SequenceSpace) -> torch.Tensor:
+    """``rewards`` as a float64 vector with one entry per response; ``ValueError`` naming it otherwise."""
+    r = as_tensor(rewards, "rewards").to(torch.float64).detach()
+    if tuple(r.shape) != (space.num_sequences,):
+        raise ValueError(f"rewards must have shape ({space.num_sequences},), one per response, got {tuple(r.shape)}")
+    return r
+
+
+def tilted_sequence_policy(ref_logits: Any, space: SequenceSpace, rewards: Any, beta: float) -> torch.Tensor:
+    """π_β(y) ∝ π_ref(y)·exp(r(y)/β) over whole responses (lesson 4's optimum), shape (N,)."""
+    ref = sequence_probs(check_logits(ref_logits, space, "ref_logits").detach(), space)
+    return tilted_policy(ref, rewards_vector(rewards, space), positive(beta, "beta"))
+
+
+def myopic_optimum(ref_logits: Any, space: SequenceSpace, rewards: Any, beta: float) -> torch.Tensor:
+    """Where a recipe that follows :func:`local_kl_gradient` settles: π(·|h) ∝ π_ref(·|h)·exp(Q(h,·)/β).
+
+    Q(h, a) is the expected reward after prefix h·a under the policy itself, with no charge for
+    the KL still to come. Solved backwards from the last position. Returns logits, shape (P, V).
+    """
+    r, b = rewards_vector(rewards, space), positive(beta, "beta")
+    ref = torch.log_softmax(check_logits(ref_logits, space, "ref_logits").detach(), -1)
+    out = torch.empty_like(ref)
+    value = r.clone()  # value of each response; folded one position at a time into its prefixes
+    for t in range(space.length - 1, -1, -1):
+        q = value.reshape(-1, space.vocab_size)  # responses grouped by their prefix at position t
+        rows = space.prefix_index[:: space.vocab_size ** (space.length - t), t]
+        out[rows] = ref[rows] + q / b
+        value = (torch.softmax(out[rows], -1) * q).sum(-1)
+    return torch.log_softmax(out, -1)
+
+
 __all__ = [
     "MAX_SEQUENCES",
     "SequenceSpace",
@@ -194,6 +240,10 @@ __all__ = [
     "exact_kl_gradient",
     "prefix_probs",
     "random_logits",
+    "reward_gradient",
+    "rewards_vector",
+    "myopic_optimum",
+    "tilted_sequence_policy",
     "sequence_kl",
     "sequence_probs",
     "sequence_space",

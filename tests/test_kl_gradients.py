@@ -15,18 +15,19 @@ from kl_lessons.kl_gradients import (
     follow_recipe,
     gradient_variance,
     local_forward_kl_gradient,
+    explorer_state,
     local_kl_gradient,
-    myopic_optimum,
     response_gradients,
-    reward_gradient,
     sample_responses,
     sampled_gradients,
-    tilted_sequence_policy,
 )
 from kl_lessons.toy_sequences import (
     exact_kl_gradient,
+    myopic_optimum,
     prefix_probs,
     random_logits,
+    reward_gradient,
+    tilted_sequence_policy,
     sequence_kl,
     sequence_probs,
     sequence_space,
@@ -234,6 +235,21 @@ def test_k3_loss_settles_where_its_own_update_vanishes() -> None:
     assert float(update.abs().max()) < 1e-6
 
 
+# --- explorer ---------------------------------------------------------------------------------------
+def test_explorer_state_is_json_and_matches_the_library() -> None:
+    import json
+
+    state = explorer_state(drifts=(0.0, 1.0), betas=(0.04, 1.0))
+    assert json.loads(json.dumps(state)) == state
+    assert state["recipes"] == list(RECIPES) and state["kl_to_old"][0] == 0.0
+    rtg = state["metrics"]["k1_reward_rtg"]["on"]
+    assert all(abs(c - 1.0) < 1e-5 for row in rtg["cosine"] for c in row)  # exact on-policy at every β and drift
+    k3_off = state["metrics"]["k3_loss"]["off"]["rel_error"]
+    assert k3_off[1][1] > k3_off[0][1]  # a bigger β lets the biased KL term dominate the update
+    n = len(state["exact"][0])
+    assert n == SPACE.num_prefixes * SPACE.vocab_size and len(state["expected"]["k2_loss"]["off"][1]) == n
+
+
 # --- bad input ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "call, name",
@@ -252,6 +268,8 @@ def test_k3_loss_settles_where_its_own_update_vanishes() -> None:
         (lambda: sample_responses(sequence_probs(REF, SPACE), 0), "n"),
         (lambda: exact_kl_gradient(THETA, REF, SPACE, direction="sideways"), "direction"),
         (lambda: expected_gradient(THETA * float("nan"), REF, SPACE, "k2_loss"), "logits"),
+        (lambda: explorer_state(betas=(0.0,)), "betas"),
+        (lambda: explorer_state(drifts=(-1.0,)), "drifts"),
     ],
 )
 def test_bad_input_names_the_argument(call, name: str) -> None:
