@@ -32,12 +32,11 @@ from .toy_sequences import (
     check_logits,
     exact_kl_gradient,
     prefix_probs,
-    random_logits,
+    jackpot_toy,
     reward_gradient,
     rewards_vector,
     sequence_kl,
     sequence_probs,
-    sequence_space,
 )
 
 #: Recipe names and what each one is, in the order the lesson compares them.
@@ -256,9 +255,8 @@ def explorer_state(
 ) -> dict[str, Any]:
     """The lesson-7 explorer's state: every recipe's expected gradient against the exact one, as JSON-able numbers.
 
-    The toy: π_ref has random logits (``seed``), the reward is 1 for the response made only of the
-    last token ("!!!" in the lesson) and 0 otherwise. π_old = π_ref + (a fixed random step) is the
-    policy that sampled the batch; the current policy is π = π_old + drift·(another fixed step).
+    The toy is :func:`~kl_lessons.toy_sequences.jackpot_toy`: the reward is 1 for "!!!" only,
+    π_old sampled the batch, and the current policy is π = π_old + drift·step.
     On-policy, responses come from π; off-policy, from π_old.
 
     Returns
@@ -270,24 +268,21 @@ def explorer_state(
         ``metrics[recipe][mode]`` with ``rel_error`` and ``cosine`` of the whole update
         ∇E[r] − β·g against ∇E[r] − β·∇KL, as [β][drift] lists. Floats have 6 significant digits.
     """
-    space = sequence_space(vocab_size, length)
+    toy = jackpot_toy(vocab_size, length, seed)
+    space, ref, old, rewards = toy.space, toy.ref, toy.old, toy.rewards
     d = as_tensor(drifts, "drifts").to(torch.float64).reshape(-1)
     b = as_tensor(betas, "betas").to(torch.float64).reshape(-1)
     if bool((d < 0).any()):
         raise ValueError("drifts must all be >= 0")
     if bool((b <= 0).any()):
         raise ValueError("betas must all be > 0")
-    ref = random_logits(space, 1.0, seed=seed)
-    old = ref + random_logits(space, 0.8, seed=seed + 1)
-    step = random_logits(space, 1.0, seed=seed + 2)
-    rewards = (space.sequences == space.vocab_size - 1).all(-1).to(torch.float64)
     state: dict[str, Any] = {"recipes": list(RECIPES), "labels": list(RECIPES.values()), "modes": ["on", "off"],
                              "drifts": d.tolist(), "betas": b.tolist(), "kl_to_old": [], "kl_to_ref": [],
                              "exact": [], "reward_grad": [], "expected": {r: {"on": [], "off": []} for r in RECIPES},
                              "metrics": {r: {m: {"rel_error": [], "cosine": []} for m in ("on", "off")} for r in RECIPES}}
     exact_updates: list[list[torch.Tensor]] = []
     for drift in d.tolist():
-        theta = old + drift * step
+        theta = toy.policy(drift)
         exact, reward = exact_kl_gradient(theta, ref, space), reward_gradient(theta, space, rewards)
         state["kl_to_old"].append(float(sequence_kl(theta, old, space)))
         state["kl_to_ref"].append(float(sequence_kl(theta, ref, space)))

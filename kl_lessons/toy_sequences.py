@@ -233,11 +233,56 @@ def myopic_optimum(ref_logits: Any, space: SequenceSpace, rewards: Any, beta: fl
     return torch.log_softmax(out, -1)
 
 
+
+@dataclass(frozen=True)
+class JackpotToy:
+    """Lesson 7's toy: a reference, a policy that sampled a batch, the current policy and a jackpot reward.
+
+    Attributes
+    ----------
+    space : SequenceSpace
+    tokens : tuple of str
+        Token names; the last one is "!".
+    ref, old, step : torch.Tensor, shape (P, V)
+        π_ref's logits; π_old = π_ref + a random step (the policy that sampled the batch); and the
+        direction the current policy moves in from π_old.
+    rewards : torch.Tensor, shape (N,)
+        1 for the response made only of "!" (the jackpot), 0 for every other response.
+    """
+
+    space: SequenceSpace
+    tokens: tuple[str, ...]
+    ref: torch.Tensor
+    old: torch.Tensor
+    step: torch.Tensor
+    rewards: torch.Tensor
+
+    def policy(self, drift: float = 1.0) -> torch.Tensor:
+        """The current policy's logits, π_old + drift·step (drift ≥ 0; drift 0 is π_old itself)."""
+        return self.old + positive(drift, "drift", allow_zero=True) * self.step
+
+    def names(self) -> list[str]:
+        """Every response written out, e.g. "ab!", in the order of ``space.sequences``."""
+        return ["".join(self.tokens[i] for i in row) for row in self.space.sequences.tolist()]
+
+
+def jackpot_toy(vocab_size: int = 3, length: int = 3, seed: int = 1) -> JackpotToy:
+    """Build :class:`JackpotToy`: π_ref with N(0, 1) logits (``seed``), π_old one N(0, 0.8²) step away."""
+    space = sequence_space(vocab_size, length)
+    tokens = tuple("abcdefg"[: space.vocab_size - 1]) + ("!",)
+    ref = random_logits(space, 1.0, seed=seed)
+    old = ref + random_logits(space, 0.8, seed=seed + 1)
+    rewards = (space.sequences == space.vocab_size - 1).all(-1).to(torch.float64)
+    return JackpotToy(space, tokens, ref, old, random_logits(space, 1.0, seed=seed + 2), rewards)
+
+
 __all__ = [
+    "JackpotToy",
     "MAX_SEQUENCES",
     "SequenceSpace",
     "check_logits",
     "exact_kl_gradient",
+    "jackpot_toy",
     "prefix_probs",
     "random_logits",
     "reward_gradient",

@@ -275,3 +275,26 @@ def test_explorer_state_is_json_and_matches_the_library() -> None:
 def test_bad_input_names_the_argument(call, name: str) -> None:
     with pytest.raises(ValueError, match=name):
         call()
+
+
+# --- self-checks -------------------------------------------------------------------------------------
+def test_self_checks_accept_the_answer_and_name_the_slips() -> None:
+    from kl_lessons.self_checks import lesson07 as sc
+    from kl_lessons.toy_sequences import jackpot_toy
+
+    assert sc.check_exact_recipe("k1_reward_rtg").startswith("Correct")
+    assert "partial" in sc.check_exact_recipe("k2_loss") and "forward" in sc.check_exact_recipe("k3_loss")
+    assert sc.check_exact_recipe("k9").startswith("Pick")
+    toy = jackpot_toy()
+    exact = exact_kl_gradient(toy.policy(), toy.ref, toy.space)
+    assert sc.check_sequence_k2_gradient(exact).startswith("Correct")
+    assert "sign" in sc.check_sequence_k2_gradient(-exact)
+    assert "per-token" in sc.check_sequence_k2_gradient(local_kl_gradient(toy.policy(), toy.ref, toy.space))
+    assert sc.check_sequence_k2_gradient("nope").startswith("Please")
+    one = jackpot_toy(3, 1)
+    pi, q = torch.softmax(one.policy()[0], -1), torch.softmax(one.ref[0], -1)
+    assert sc.check_one_token_k3(pi - q).startswith("Correct") and "sign" in sc.check_one_token_k3(q - pi)
+    landing = sc.k3_landing_kl()
+    assert sc.check_k3_landing(round(landing, 3)).startswith("Correct")
+    assert "per token" in sc.check_k3_landing(landing / 3)
+    assert sc.check_ratio_weights("old").startswith("Correct") and sc.check_ratio_weights("x").startswith("Pick")
