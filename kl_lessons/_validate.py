@@ -1,43 +1,178 @@
-"""Input checks shared by every module.
+"""Input checks shared by every module: the library's contract lives here, once.
 
-Every public function turns its inputs into tensors here, so that bad input fails
-early with a ``ValueError`` that names the argument, instead of surfacing later as
-a silent NaN.
+Every public function turns its inputs into numbers and tensors with these helpers,
+so that bad input fails early with a ``ValueError`` that names the argument, instead
+of surfacing later as a silent NaN, a wrong answer or another exception type.
+
+The converters:
+
+* :func:`number`, :func:`finite`, :func:`positive`, :func:`in_range`: one real number
+  (Python int or float, numpy scalar, or a one-element real tensor). Booleans, strings
+  (even numeric ones such as ``"0.1"``), complex numbers and Python ints too large for
+  a float are refused.
+* :func:`count`: a whole number (an int, or a float with no fractional part) in a range.
+* :func:`as_tensor`: a real tensor. Complex, meta and sparse tensors, strings, ragged or
+  ``None``-holding lists are refused; NaN (and ±inf unless allowed) too.
+* :func:`as_probs`: probability vectors along an axis, checked against a tolerance
+  relative to the input dtype's precision (it does not grow with the number of outcomes).
+* :func:`as_logprobs`: log-probabilities (≤ 0).
+* :func:`as_mask`: a 0/1 or boolean mask of a given shape.
+* :func:`check_dim`: an axis index valid for a given number of dimensions.
+* :func:`as_series`: one number per training step, as a 1-D float64 numpy array.
+* :func:`check_finite_result`: a result that overflowed although its inputs were finite.
+
+Dtype policy: floating tensors keep their dtype (so float32 batches stay cheap); every
+other input becomes float64. A result that does not fit its dtype raises ``ValueError``
+saying what overflowed, rather than returning ``inf``.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
 import torch
 
-#: How far a probability vector may stray from summing to one, or below zero.
-PROB_ATOL = 1e-6
+#: Largest seed a ``torch.Generator`` accepts.
+MAX_SEED = 2**63 - 1
+
+
+# ------------------------------------------------------------------------------ numbers
+def number(x: Any, name: str) -> float:
+    """``x`` as a Python float (possibly NaN or inf); ``ValueError`` naming ``name`` if it is not one real number."""
+    if isinstance(x, torch.Tensor):
+        if x.numel() != 1 or x.is_complex() or x.is_meta or x.dtype == torch.bool:
+            raise ValueError(f"{name} must be one real number, got a tensor of shape {tuple(x.shape)} ({x.dtype})")
+        return float(x.detach().reshape(()).item())
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        x = x[()]
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {x!r}")
+    try:
+        return float(x)
+    except OverflowError as err:
+        raise ValueError(f"{name} is too large for a float, got an integer of {len(str(abs(int(x))))} digits") from err
+
+
+def finite(x: Any, name: str) -> float:
+    """Return ``x`` as a finite float."""
+    v = number(x, name)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v}")
+    return v
+
+
+def positive(x: Any, name: str, *, allow_zero: bool = False) -> float:
+    """Return ``x`` as a finite float that is > 0 (or ≥ 0 with ``allow_zero``)."""
+    v = finite(x, name)
+    if v < 0 or (v == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {v}")
+    return v
+
+
+def in_range(
+    x: Any, name: str, low: float, high: float, *, low_open: bool = False, high_open: bool = False
+) -> float:
+    """Return ``x`` as a finite float in the interval from ``low`` to ``high`` (open ends as asked)."""
+    v = finite(x, name)
+    above = v > low if low_open else v >= low
+    below = v < high if high_open else v <= high
+    if not (above and below):
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be in {interval}, got {v}")
+    return v
+
+
+def count(x: Any, name: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """Return ``x`` as an int in [``minimum``, ``maximum``].
+
+    Ints, numpy integers, one-element integer tensors and floats with no
+    fractional part (``512.0``) are accepted; ``2.5``, booleans and strings are not.
+    """
+    if isinstance(x, torch.Tensor) and x.numel() == 1 and not x.is_floating_point() and x.dtype != torch.bool \
+            and not x.is_complex():
+        x = int(x.detach().reshape(()).item())
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        x = x[()]
+    if isinstance(x, (bool, np.bool_)):
+        raise ValueError(f"{name} must be an integer, got {x!r}")
+    if isinstance(x, numbers.Integral):
+        v = int(x)
+    else:
+        f = number(x, name)
+        if not math.isfinite(f) or f != math.floor(f):
+            raise ValueError(f"{name} must be a whole number, got {x!r}")
+        v = int(f)
+    if v < minimum or (maximum is not None and v > maximum):
+        bound = f"in [{minimum}, {maximum}]" if maximum is not None else f">= {minimum}"
+        raise ValueError(f"{name} must be an integer {bound}, got {x!r}")
+    return v
+
+
+def seed(x: Any, name: str = "seed") -> int:
+    """A seed for a ``torch.Generator``: an integer in [0, 2**63 − 1]."""
+    return count(x, name, minimum=0, maximum=MAX_SEED)
+
+
+def check_dim(dim: Any, ndim: int, name: str = "dim") -> int:
+    """Return the axis ``dim`` (an int, negative counts from the end) as a non-negative index < ``ndim``."""
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, numbers.Integral):
+        raise ValueError(f"{name} must be an integer axis, got {dim!r}")
+    d = int(dim)
+    if not -ndim <= d < ndim:
+        raise ValueError(f"{name}={d} is out of range for an input with {ndim} dimension(s)")
+    return d % ndim
+
+
+# ------------------------------------------------------------------------------ tensors
+def _convert(x: Any, name: str) -> tuple[torch.Tensor, torch.dtype]:
+    """``x`` as a real tensor, with the floating dtype whose precision the input had."""
+    if isinstance(x, torch.Tensor):
+        if x.is_complex():
+            raise ValueError(f"{name} must be real, got a complex tensor ({x.dtype})")
+        if x.is_meta or x.layout != torch.strided:
+            raise ValueError(f"{name} must be an ordinary (dense, materialised) tensor")
+        if x.is_floating_point():
+            return x, x.dtype  # not detached: the formulas stay differentiable for autograd lessons
+        return x.to(torch.float64), torch.float64
+    if isinstance(x, (str, bytes, dict)) or x is None:
+        raise ValueError(f"{name} must be numeric array-like, got {type(x).__name__}")
+    try:
+        raw = np.asarray(x)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise ValueError(f"{name} must be numeric array-like (a number, a list of numbers, an array), "
+                         f"got {type(x).__name__}") from err
+    if raw.dtype.kind in "USVMm" or raw.dtype.kind == "c":
+        what = "complex numbers" if raw.dtype.kind == "c" else f"dtype {raw.dtype}"
+        raise ValueError(f"{name} must hold real numbers, got {what}")
+    source = torch.float32 if raw.dtype in (np.float32, np.float16) else torch.float64
+    try:
+        arr = raw.astype(np.float64) if raw.dtype.kind != "O" else np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise ValueError(f"{name} must hold only real numbers (no None, strings, ragged rows or "
+                         f"integers too large for a float), got {type(x).__name__}") from err
+    return torch.as_tensor(arr), source
 
 
 def as_tensor(x: Any, name: str, *, allow_inf: bool = False) -> torch.Tensor:
-    """Return ``x`` as a floating tensor; raise ``ValueError`` naming ``name`` if it can't be.
+    """Return ``x`` as a real floating tensor; raise ``ValueError`` naming ``name`` if it can't be.
 
     Floating tensors keep their dtype (so float32 batches stay cheap); everything
     else becomes float64, which keeps the exact formulas exact.
     """
-    if isinstance(x, torch.Tensor):
-        t = x  # not detached: the formulas stay differentiable for autograd lessons
-        if not t.is_floating_point():
-            t = t.to(torch.float64)
-    else:
-        try:
-            t = torch.as_tensor(np.asarray(x, dtype=np.float64))
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"{name} must be numeric array-like, got {type(x).__name__}") from err
+    t, _ = _convert(x, name)
+    _screen(t, name, allow_inf)
+    return t
+
+
+def _screen(t: torch.Tensor, name: str, allow_inf: bool) -> None:
     if t.numel() == 0:
         raise ValueError(f"{name} is empty")
     if has_nonfinite(t, allow_inf=allow_inf):
         what = "NaN" if allow_inf else "NaN or inf"
         raise ValueError(f"{name} contains {what} values")
-    return t
 
 
 def has_nonfinite(t: torch.Tensor, *, allow_inf: bool = False) -> bool:
@@ -47,23 +182,67 @@ def has_nonfinite(t: torch.Tensor, *, allow_inf: bool = False) -> bool:
     large batch at memory speed; only a suspicious sum pays for the elementwise check
     (a finite batch whose sum overflows is then correctly cleared).
     """
-    total = t.sum()
+    total = t.detach().sum()
     if bool(torch.isfinite(total)):
         return False
     return bool(torch.isnan(t).any()) if allow_inf else not bool(torch.isfinite(t).all())
 
 
-def as_probs(x: Any, name: str, dim: int = -1) -> torch.Tensor:
-    """Return ``x`` as a float64 probability tensor normalised along ``dim``."""
-    p = as_tensor(x, name).to(torch.float64)
+def prob_tolerance(dtype: torch.dtype) -> float:
+    """How far a probability vector of ``dtype`` may stray from summing to one (or below zero).
+
+    √eps of the dtype (1.5e-8 in float64, 3.5e-4 in float32): far above rounding, which
+    grows only like log K with pairwise summation, and the same for any number K of outcomes.
+    """
+    return math.sqrt(torch.finfo(dtype).eps)
+
+
+def as_probs(x: Any, name: str, dim: Any = -1) -> torch.Tensor:
+    """Return ``x`` as a float64 probability tensor normalised along ``dim``.
+
+    Sums must be within :func:`prob_tolerance` of 1 and entries above −tolerance; the
+    tolerance depends on the input's dtype and not on the number of outcomes.
+    """
+    t, source = _convert(x, name)
+    _screen(t, name, allow_inf=False)
+    p = t.to(torch.float64)
     if p.ndim == 0:
         raise ValueError(f"{name} must have at least one dimension (the outcomes)")
-    if bool((p < -PROB_ATOL).any()):
+    d = check_dim(dim, p.ndim)
+    tol = prob_tolerance(source)
+    if bool((p < -tol).any()):
         raise ValueError(f"{name} has negative probabilities")
-    total = p.sum(dim=dim)
-    if bool(((total - 1.0).abs() > PROB_ATOL * max(1, p.shape[dim])).any()):
-        raise ValueError(f"{name} must sum to 1 along dim={dim}; got sums like {float(total.flatten()[0]):.6g}")
+    total = p.sum(dim=d)
+    bad = (total - 1.0).abs() > tol
+    if bool(bad.any()):
+        raise ValueError(f"{name} must sum to 1 along dim={dim}; got sums like {float(total[bad].flatten()[0]):.6g}")
     return p.clamp_min(0.0)
+
+
+def as_logprobs(x: Any, name: str) -> torch.Tensor:
+    """Log-probabilities: a real tensor with every entry ≤ 0 (up to rounding), NaN/inf refused."""
+    t = as_tensor(x, name)
+    slack = 8 * torch.finfo(t.dtype).eps
+    if bool((t.detach() > slack).any()):
+        worst = float(t.detach().max())
+        raise ValueError(f"{name} must hold log-probabilities (≤ 0), got a value of {worst:.4g}")
+    return t
+
+
+def as_mask(mask: Any, shape: torch.Size | tuple[int, ...], name: str = "mask") -> torch.Tensor:
+    """A boolean mask of ``shape`` from booleans or 0/1 numbers; ``ValueError`` naming ``name`` otherwise."""
+    if isinstance(mask, torch.Tensor) and mask.dtype == torch.bool:
+        if mask.is_meta or mask.layout != torch.strided:
+            raise ValueError(f"{name} must be an ordinary (dense, materialised) tensor")
+        m = mask
+    else:
+        mf = as_tensor(mask, name)
+        if not bool(((mf == 0) | (mf == 1)).all()):
+            raise ValueError(f"{name} must hold only 0/1 or True/False")
+        m = mf.detach().bool()
+    if tuple(m.shape) != tuple(shape):
+        raise ValueError(f"{name} has shape {tuple(m.shape)} but the log-probs have shape {tuple(shape)}")
+    return m
 
 
 def same_shape(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
@@ -72,25 +251,38 @@ def same_shape(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> No
         raise ValueError(f"{name_a} has shape {tuple(a.shape)} but {name_b} has shape {tuple(b.shape)}")
 
 
-def positive(x: Any, name: str, *, allow_zero: bool = False) -> float:
-    """Return ``x`` as a finite float that is > 0 (or ≥ 0 with ``allow_zero``)."""
-    try:
-        v = float(x)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a number, got {x!r}") from err
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {v}")
-    if v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {v}")
-    return v
+def check_finite_result(t: torch.Tensor, what: str, hint: str = "") -> torch.Tensor:
+    """Return ``t``; raise ``ValueError`` if it holds NaN or inf although its inputs were finite."""
+    if has_nonfinite(t):
+        dtype = str(t.dtype).replace("torch.", "")
+        raise ValueError(f"{what} overflowed {dtype}{': ' + hint if hint else ''}")
+    return t
 
 
-def finite(x: Any, name: str) -> float:
-    """Return ``x`` as a finite float."""
+# ------------------------------------------------------------------------------ series
+def as_series(values: Any, name: str, *, allow_nonfinite: bool = False) -> np.ndarray:
+    """``values`` (one number per step) as a non-empty 1-D float64 numpy array.
+
+    Tensors are detached first (logging straight from a training loop is fine).
+    With ``allow_nonfinite``, NaN and ±inf pass (for checks that look for them).
+    """
+    if isinstance(values, torch.Tensor):
+        if values.is_complex() or values.is_meta:
+            raise ValueError(f"{name} must hold real numbers, got a {values.dtype} tensor")
+        values = values.detach().to("cpu", torch.float64).numpy()
+    elif isinstance(values, (list, tuple)):
+        values = [v.detach().item() if isinstance(v, torch.Tensor) and v.numel() == 1 else v for v in values]
+    if isinstance(values, (str, bytes, dict)) or values is None:
+        raise ValueError(f"{name} must be a sequence of numbers, got {type(values).__name__}")
     try:
-        v = float(x)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a number, got {x!r}") from err
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {v}")
-    return v
+        raw = np.asarray(values)
+        if raw.dtype.kind in "USVMmc":
+            raise TypeError(raw.dtype)
+        x = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError, RuntimeError) as err:
+        raise ValueError(f"{name} must be a sequence of numbers") from err
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {x.shape}")
+    if not allow_nonfinite and not np.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or inf at step {int(np.flatnonzero(~np.isfinite(x))[0])}")
+    return x

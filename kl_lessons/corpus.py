@@ -14,6 +14,8 @@ import random
 from importlib import resources
 from pathlib import Path
 
+from ._validate import count, seed as as_seed
+
 #: How many sentences the shipped corpus holds, and how many of them are held out.
 N_SENTENCES = 320
 HELDOUT_SENTENCES = 80
@@ -57,15 +59,14 @@ def _sentence(rng: random.Random) -> str:
 
 def generate_corpus(n_sentences: int = N_SENTENCES, seed: int = 0) -> list[str]:
     """Write ``n_sentences`` sentences from the grammar, reproducibly from ``seed``."""
-    if n_sentences < 1:
-        raise ValueError(f"n_sentences must be >= 1, got {n_sentences}")
-    rng = random.Random(seed)
-    return [_sentence(rng) for _ in range(n_sentences)]
+    n = count(n_sentences, "n_sentences", maximum=10**7)
+    rng = random.Random(as_seed(seed))
+    return [_sentence(rng) for _ in range(n)]
 
 
 def load_sentences(split: str = "train") -> list[str]:
     """The shipped sentences: ``"train"`` (for the reference), ``"heldout"`` (for the judge) or ``"all"``."""
-    if split not in ("train", "heldout", "all"):
+    if not isinstance(split, str) or split not in ("train", "heldout", "all"):
         raise ValueError(f"split must be 'train', 'heldout' or 'all', got {split!r}")
     text = resources.files("kl_lessons").joinpath("data/corpus.txt").read_text(encoding="utf-8")
     lines = [line for line in text.splitlines() if line]

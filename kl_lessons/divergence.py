@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
-from ._validate import as_probs
+from ._validate import as_probs, check_dim
 from .types import ArrayLike
 
 
+def _outcomes_last(x: ArrayLike, name: str, dim: int) -> torch.Tensor:
+    """``x`` as probabilities with the outcome axis moved last.
+
+    A 1-D input is one distribution whatever ``dim`` says: its only axis holds the
+    outcomes, and it broadcasts against every distribution of the other input.
+    """
+    t = as_probs(x, name, dim if _ndim(x) != 1 else -1)
+    return t if t.ndim == 1 else t.movedim(check_dim(dim, t.ndim), -1)
+
+
+def _ndim(x: ArrayLike) -> int:
+    if isinstance(x, torch.Tensor):
+        return x.ndim
+    try:
+        return np.ndim(x)
+    except (TypeError, ValueError):
+        return -1  # as_probs will say what is wrong with it
+
+
 def _pair(p: ArrayLike, q: ArrayLike, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
-    pt, qt = as_probs(p, "p", dim), as_probs(q, "q", dim)
-    if pt.shape[dim] != qt.shape[dim]:
-        raise ValueError(f"p has {pt.shape[dim]} outcomes but q has {qt.shape[dim]} along dim={dim}")
+    """Both inputs with the outcome axis last and the batch axes broadcast."""
+    pt, qt = _outcomes_last(p, "p", dim), _outcomes_last(q, "q", dim)
+    if pt.shape[-1] != qt.shape[-1]:
+        raise ValueError(f"p has {pt.shape[-1]} outcomes but q has {qt.shape[-1]} along dim={dim}")
     try:
         shape = torch.broadcast_shapes(pt.shape, qt.shape)
     except RuntimeError as err:
-        raise ValueError(f"p has shape {tuple(pt.shape)} and q has shape {tuple(qt.shape)}; they must broadcast") from err
+        raise ValueError(f"p has shape {tuple(pt.shape)} and q has shape {tuple(qt.shape)} (outcomes last); "
+                         "they must broadcast") from err
     return pt.expand(shape), qt.expand(shape)
 
 
@@ -35,7 +57,7 @@ def entropy(p: ArrayLike, dim: int = -1) -> torch.Tensor:
         Entropy in nats (divide by ``ln 2`` for bits). Uses 0·log 0 = 0.
     """
     pt = as_probs(p, "p", dim)
-    return -torch.xlogy(pt, pt).sum(dim)
+    return -torch.xlogy(pt, pt).sum(check_dim(dim, pt.ndim))
 
 
 def cross_entropy(p: ArrayLike, q: ArrayLike, dim: int = -1) -> torch.Tensor:
@@ -56,7 +78,7 @@ def cross_entropy(p: ArrayLike, q: ArrayLike, dim: int = -1) -> torch.Tensor:
         Cross-entropy in nats.
     """
     pt, qt = _pair(p, q, dim)
-    return -torch.xlogy(pt, qt).sum(dim)
+    return -torch.xlogy(pt, qt).sum(-1)
 
 
 def kl_divergence(p: ArrayLike, q: ArrayLike, dim: int = -1) -> torch.Tensor:
@@ -69,9 +91,10 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, dim: int = -1) -> torch.Tensor:
     ----------
     p, q : array-like, shape (..., K)
         Probability vectors along ``dim`` (lists, numpy arrays or tensors).
-        Leading (batch) dimensions broadcast.
+        The other (batch) dimensions broadcast once the outcome axes are aligned;
+        a 1-D input is a single distribution, whatever ``dim`` is.
     dim : int
-        The outcome axis.
+        The outcome axis of each input with more than one dimension.
 
     Returns
     -------
@@ -81,8 +104,8 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, dim: int = -1) -> torch.Tensor:
     Raises
     ------
     ValueError
-        If ``p`` or ``q`` has NaN/inf, negative entries, does not sum to one, or
-        the shapes do not match.
+        If ``p`` or ``q`` has NaN/inf, negative entries, does not sum to one (within
+        √eps of its dtype), ``dim`` is not a valid axis, or the shapes do not match.
 
     Examples
     --------
@@ -92,7 +115,7 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, dim: int = -1) -> torch.Tensor:
     pt, qt = _pair(p, q, dim)
     terms = torch.xlogy(pt, pt) - torch.xlogy(pt, qt)
     # Rounding can leave -1e-17 for identical inputs; KL is ≥ 0 by Gibbs' inequality.
-    return terms.sum(dim).clamp_min(0.0)
+    return terms.sum(-1).clamp_min(0.0)
 
 
 def kl_contributions(p: ArrayLike, q: ArrayLike, dim: int = -1) -> torch.Tensor:
@@ -101,4 +124,7 @@ def kl_contributions(p: ArrayLike, q: ArrayLike, dim: int = -1) -> torch.Tensor:
     Single terms can be negative (where q > p); only their sum must be ≥ 0.
     """
     pt, qt = _pair(p, q, dim)
-    return torch.xlogy(pt, pt) - torch.xlogy(pt, qt)
+    terms = torch.xlogy(pt, pt) - torch.xlogy(pt, qt)
+    # Put the outcome axis back where the caller had it (a 1-D q alone never moved it).
+    full = max(_ndim(p), _ndim(q))
+    return terms if terms.ndim == 1 else terms.movedim(-1, check_dim(dim, full))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ._validate import as_tensor, same_shape
+from ._validate import as_logprobs, check_finite_result, same_shape
 from .types import ArrayLike
 
 ESTIMATORS = ("k1", "k2", "k3")
@@ -19,7 +19,7 @@ ESTIMATORS = ("k1", "k2", "k3")
 
 def check_estimator(estimator: str) -> str:
     """Return ``estimator`` if it is one of :data:`ESTIMATORS`, else raise ``ValueError``."""
-    if estimator not in ESTIMATORS:
+    if not isinstance(estimator, str) or estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
     return estimator
 
@@ -46,16 +46,27 @@ def kl_estimate(logprobs: ArrayLike, ref_logprobs: ArrayLike, estimator: str = "
     Raises
     ------
     ValueError
-        On an unknown ``estimator``, mismatched shapes, or NaN/inf inputs.
+        On an unknown ``estimator``, mismatched shapes, NaN/inf inputs,
+        log-probabilities above 0, or an estimate too large for the dtype
+        (k3 = r − 1 − log r overflows float32 once log r exceeds about 88 nats,
+        float64 beyond about 709).
     """
     check_estimator(estimator)
-    lp = as_tensor(logprobs, "logprobs")
-    ref = as_tensor(ref_logprobs, "ref_logprobs")
+    lp = as_logprobs(logprobs, "logprobs")
+    ref = as_logprobs(ref_logprobs, "ref_logprobs")
     same_shape(lp, ref, "logprobs", "ref_logprobs")
+    if lp.dtype != ref.dtype:
+        # Mixed precision: compute in the wider dtype rather than round the wider input down.
+        wide = torch.promote_types(lp.dtype, ref.dtype)
+        lp, ref = lp.to(wide), ref.to(wide)
     if estimator == "k1":
-        return lp - ref
-    log_r = ref - lp
-    if estimator == "k2":
-        return 0.5 * log_r.square()
-    # expm1 keeps (r - 1) accurate when r is close to 1, where k3 is a tiny number.
-    return torch.expm1(log_r) - log_r
+        out = lp - ref
+    else:
+        log_r = ref - lp
+        # expm1 keeps (r - 1) accurate when r is close to 1, where k3 is a tiny number.
+        out = 0.5 * log_r.square() if estimator == "k2" else torch.expm1(log_r) - log_r
+    return check_finite_result(
+        out, f"{estimator} estimate",
+        f"log r = ref_logprobs - logprobs reaches {float((ref - lp).detach().abs().max()):.4g} nats; "
+        "pass float64 log-probs or clip the log-ratio",
+    )

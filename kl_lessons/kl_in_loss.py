@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import torch
 
-from ._validate import as_probs, as_tensor, positive
+from ._validate import as_probs, as_tensor, check_finite_result, count, positive, seed as as_seed
 from .estimators import check_estimator, kl_estimate
+from .sampling import weighted_estimate
 from .types import ArrayLike
 
 #: Where the KL estimate enters training: the reward (score function) or the loss (differentiated directly).
@@ -32,27 +34,35 @@ PLACEMENTS = ("reward", "loss")
 Placement = Literal["reward", "loss"]
 
 
+def _ref(ref_probs: ArrayLike) -> torch.Tensor:
+    """π_ref: a probability vector of at least 2 outcomes, every entry > 0."""
+    ref = as_probs(ref_probs, "ref_probs")
+    if ref.ndim != 1 or ref.numel() < 2:
+        raise ValueError(f"ref_probs must be a vector of at least 2 outcomes, got shape {tuple(ref.shape)}")
+    # softmax gives every outcome some mass, so a zero in π_ref would make KL(π‖π_ref) infinite.
+    if bool((ref <= 0).any()):
+        raise ValueError("ref_probs must be > 0 for every outcome (KL(π‖π_ref) is infinite otherwise)")
+    return ref
+
+
 def _logits_and_ref(logits: ArrayLike, ref_probs: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
     theta = as_tensor(logits, "logits").to(torch.float64)
     if theta.ndim != 1 or theta.numel() < 2:
         raise ValueError(f"logits must be a vector of at least 2 outcomes, got shape {tuple(theta.shape)}")
-    ref = as_probs(ref_probs, "ref_probs")
+    ref = _ref(ref_probs)
     if ref.shape != theta.shape:
         raise ValueError(f"ref_probs has shape {tuple(ref.shape)} but logits has shape {tuple(theta.shape)}")
-    # softmax gives every outcome some mass, so a zero in π_ref would make KL(π‖π_ref) infinite.
-    if bool((ref <= 0).any()):
-        raise ValueError("ref_probs must be > 0 for every outcome (KL(π‖π_ref) is infinite otherwise)")
     return theta, ref
 
 
 def _check_samples(samples: ArrayLike, num_outcomes: int) -> torch.Tensor:
     try:
-        y = torch.as_tensor(samples)
-    except (TypeError, ValueError, RuntimeError) as err:
+        y = samples.detach() if isinstance(samples, torch.Tensor) else torch.as_tensor(np.asarray(samples))
+    except (TypeError, ValueError, RuntimeError, OverflowError) as err:
         raise ValueError(f"samples must be integer outcome indices, got {type(samples).__name__}") from err
     if y.ndim != 1 or y.numel() == 0:
         raise ValueError(f"samples must be a non-empty vector of outcome indices, got shape {tuple(y.shape)}")
-    if y.is_floating_point() or y.dtype == torch.bool or y.is_complex():
+    if y.is_floating_point() or y.dtype in (torch.bool, torch.uint8) or y.is_complex() or y.is_meta:
         raise ValueError(f"samples must hold integer outcome indices, got dtype {y.dtype}")
     y = y.to(torch.int64)
     if bool((y < 0).any()) or bool((y >= num_outcomes).any()):
@@ -61,7 +71,7 @@ def _check_samples(samples: ArrayLike, num_outcomes: int) -> torch.Tensor:
 
 
 def _check_placement(placement: str, estimator: str) -> None:
-    if placement not in PLACEMENTS:
+    if not isinstance(placement, str) or placement not in PLACEMENTS:
         raise ValueError(f"placement must be one of {PLACEMENTS}, got {placement!r}")
     check_estimator(estimator)
 
@@ -77,12 +87,28 @@ def _per_sample_gradients(
     # In the reward, k is a number (detached): only log π(y) carries the gradient.
     surrogate = k.detach() * logp if placement == "reward" else k
     (grads,) = torch.autograd.grad(surrogate.sum(), copies)
-    return grads
+    return check_finite_result(grads, f"the {estimator}-in-the-{placement} gradient",
+                               "a sample is far less likely under the policy than under the reference")
 
 
 def _expected_gradient(theta: torch.Tensor, log_ref: torch.Tensor, placement: str, estimator: str) -> torch.Tensor:
-    every_outcome = torch.arange(theta.numel())
-    return torch.softmax(theta, -1) @ _per_sample_gradients(theta, log_ref, every_outcome, placement, estimator)
+    """Σ_y π(y)·g(y), by one backward pass through a π-weighted surrogate (π held constant).
+
+    Weighting inside the surrogate, with k3's π·r computed as exp(log π + log r), keeps
+    outcomes whose probability underflows (logit gaps of 750 and more) exact instead
+    of 0·inf = NaN: π(y)·r(y) is π_ref(y), however small π(y) is.
+    """
+    theta = theta.detach().requires_grad_(True)
+    logp = torch.log_softmax(theta, -1)
+    pi, log_pi = logp.detach().exp(), logp.detach()
+    if placement == "reward":  # Σ π·k held constant, times ∇log π
+        with torch.no_grad():
+            weight = weighted_estimate(pi, log_pi, log_ref, estimator, log_weights=log_pi)
+        surrogate = (weight * logp).sum()
+    else:  # Σ π·∇k: differentiate k through log π with the weight π held constant
+        surrogate = weighted_estimate(pi, logp, log_ref, estimator, log_weights=log_pi).sum()
+    (grad,) = torch.autograd.grad(surrogate, theta)
+    return check_finite_result(grad, f"the expected {estimator}-in-the-{placement} gradient")
 
 
 def _exact_kl_gradient(logits: ArrayLike, ref_probs: ArrayLike, *, policy_first: bool) -> torch.Tensor:
@@ -121,10 +147,13 @@ def draw_samples(logits: ArrayLike, n: int, seed: int = 0) -> torch.Tensor:
     theta = as_tensor(logits, "logits").to(torch.float64)
     if theta.ndim != 1:
         raise ValueError(f"logits must be a vector, got shape {tuple(theta.shape)}")
-    if int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    gen = torch.Generator().manual_seed(int(seed))
-    return torch.multinomial(torch.softmax(theta, -1), int(n), replacement=True, generator=gen)
+    draws = count(n, "n", maximum=_MAX_DRAWS)
+    gen = torch.Generator().manual_seed(as_seed(seed))
+    return torch.multinomial(torch.softmax(theta, -1), draws, replacement=True, generator=gen)
+
+
+#: ``torch.multinomial`` draws at most 2**24 samples per call.
+_MAX_DRAWS = 2**24
 
 
 def reverse_kl_gradient(logits: ArrayLike, ref_probs: ArrayLike) -> torch.Tensor:
@@ -258,20 +287,19 @@ def follow_expected_gradient(
     torch.Tensor, shape (K,), float64
         The policy's probabilities after ``steps`` steps.
     """
-    ref = as_probs(ref_probs, "ref_probs")
+    ref = _ref(ref_probs)
     r = as_tensor(rewards, "rewards").to(torch.float64)
     if r.shape != ref.shape:
         raise ValueError(f"rewards has shape {tuple(r.shape)} but ref_probs has shape {tuple(ref.shape)}")
     beta = positive(kl_coef, "kl_coef")
     rate = positive(lr, "lr")
-    if int(steps) != steps or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    n_steps = count(steps, "steps")
     _check_placement(placement, estimator)
-    _logits_and_ref(torch.zeros_like(ref), ref)  # checks ref > 0 once, before the loop
     theta = log_ref = ref.log()
-    for _ in range(int(steps)):
+    for _ in range(n_steps):
         pi = torch.softmax(theta, -1)
         # ∇θ E_π[r] for softmax logits: π ⊙ (r − E_π[r]).
         reward_grad = pi * (r - pi @ r)
         theta = theta + rate * (reward_grad - beta * _expected_gradient(theta, log_ref, placement, estimator))
-    return torch.softmax(theta, -1)
+    return check_finite_result(torch.softmax(theta, -1), "the policy",
+                               "the steps diverged; lower lr, kl_coef or the rewards' scale")

@@ -23,7 +23,7 @@ from typing import Sequence
 
 import torch
 
-from ._validate import as_probs, as_tensor, finite, positive
+from ._validate import as_probs, as_tensor, count, finite, positive
 
 DIRECTIONS = ("forward", "reverse")
 
@@ -58,11 +58,15 @@ def make_grid(low: float = -6.0, high: float = 6.0, size: int = 401) -> torch.Te
     -------
     torch.Tensor, shape (size,), float64
     """
-    if not high > low:
+    lo, hi = finite(low, "low"), finite(high, "high")
+    if not hi > lo:
         raise ValueError(f"high must be greater than low, got low={low}, high={high}")
-    if int(size) != size or size < 3:
-        raise ValueError(f"size must be an integer >= 3, got {size}")
-    return torch.linspace(float(low), float(high), int(size), dtype=torch.float64)
+    n = count(size, "size", minimum=3, maximum=_MAX_GRID)
+    return torch.linspace(lo, hi, n, dtype=torch.float64)
+
+
+#: Largest grid :func:`make_grid` builds (a float64 grid of this size is 80 MB).
+_MAX_GRID = 10**7
 
 
 def _check_grid(grid: torch.Tensor) -> torch.Tensor:
@@ -91,9 +95,12 @@ def gaussian_log_probs(grid: torch.Tensor, mean: torch.Tensor | float, std: torc
     torch.Tensor, shape (G,), float64
         Log-probabilities that sum (after exp) to one over the grid.
     """
+    g = _check_grid(grid)
+    if not isinstance(mean, torch.Tensor):
+        mean = finite(mean, "mean")
     if not isinstance(std, torch.Tensor):
         std = positive(std, "std")
-    z = (grid - mean) / std
+    z = (g - mean) / std
     # log_softmax normalises over the grid in log space, so far tails never underflow to log 0.
     return torch.log_softmax(-0.5 * z * z, dim=-1)
 
@@ -145,8 +152,21 @@ def grid_kl(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
     torch.Tensor, shape (...)
         The KL in nats; points with p = 0 add nothing (0·log 0 = 0), and q = 0 < p gives ``inf``.
     """
+    log_p, log_q = _log_probs(log_p, "log_p"), _log_probs(log_q, "log_q")
+    if log_p.shape[-1] != log_q.shape[-1]:
+        raise ValueError(f"log_p has {log_p.shape[-1]} grid points but log_q has {log_q.shape[-1]}")
     p = log_p.exp()
     return torch.where(p > 0, p * (log_p - log_q), torch.zeros_like(p)).sum(-1)
+
+
+def _log_probs(x: torch.Tensor, name: str) -> torch.Tensor:
+    """Log-probabilities on a grid: −inf (probability 0) allowed, NaN and +inf not, at least 1-D."""
+    t = as_tensor(x, name, allow_inf=True)
+    if t.ndim == 0:
+        raise ValueError(f"{name} must have a grid axis")
+    if bool((t.detach() == torch.inf).any()):
+        raise ValueError(f"{name} contains +inf, which is no log-probability")
+    return t
 
 
 def fit_gaussian(
@@ -187,7 +207,7 @@ def fit_gaussian(
     GaussianFit
         Fitted mean and std, and the final KL in nats.
     """
-    if direction not in DIRECTIONS:
+    if not isinstance(direction, str) or direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
     g = _check_grid(grid)
     # Every grid point needs p > 0: a Gaussian is positive everywhere, so a zero in p would make KL(q‖p) infinite.
@@ -196,8 +216,7 @@ def fit_gaussian(
         raise ValueError(f"target_log_probs has shape {tuple(log_p.shape)} but grid has shape {tuple(g.shape)}")
     if abs(float(torch.logsumexp(log_p, -1))) > 1e-6:
         raise ValueError("target_log_probs must be normalised: exp(target_log_probs) must sum to 1")
-    if int(steps) != steps or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps}")
+    n_steps = count(steps, "steps")
     lr = positive(lr, "lr")
     mean = torch.tensor(finite(init_mean, "init_mean"), dtype=torch.float64, requires_grad=True)
     log_std = torch.tensor(math.log(positive(init_std, "init_std")), dtype=torch.float64, requires_grad=True)
@@ -206,14 +225,17 @@ def fit_gaussian(
         log_q = gaussian_log_probs(g, mean, log_std.exp())
         return grid_kl(log_p, log_q) if direction == "forward" else grid_kl(log_q, log_p)
 
-    for _ in range(int(steps)):
+    for _ in range(n_steps):
         grad_mean, grad_log_std = torch.autograd.grad(loss(), (mean, log_std))
         with torch.no_grad():
             mean -= lr * grad_mean
             log_std -= lr * grad_log_std
     with torch.no_grad():
         final = float(loss())
-    return GaussianFit(direction, float(mean.detach()), float(log_std.detach().exp()), final, int(steps))
+    fit = GaussianFit(direction, float(mean.detach()), float(log_std.detach().exp()), final, n_steps)
+    if not all(math.isfinite(v) for v in (fit.mean, fit.std, fit.kl)):
+        raise ValueError(f"the {direction} fit diverged (mean {fit.mean}, std {fit.std}); lower lr")
+    return fit
 
 
 def fit_both_directions(

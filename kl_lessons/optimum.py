@@ -22,9 +22,23 @@ def _ref_and_rewards(ref_probs: ArrayLike, rewards: ArrayLike) -> tuple[torch.Te
     return ref, r
 
 
-def _tilted_log(log_ref: torch.Tensor, r: torch.Tensor, inv_beta: torch.Tensor) -> torch.Tensor:
-    # Log-sum-exp normalisation keeps β = 1e-4 with rewards of 1e3 finite.
-    logits = log_ref + r * inv_beta
+def _shifted(ref: torch.Tensor, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """log π_ref and r − max r, the max over each row's support (π_ref > 0).
+
+    Tilting by (r − max r)/β instead of r/β changes nothing mathematically (the shift
+    cancels in the normalisation) but keeps every logit ≤ log π_ref: a tiny β or a huge
+    reward sends the losers to −inf (probability 0) and never makes inf − inf = NaN.
+    """
+    support = ref > 0
+    top = r.masked_fill(~support, -torch.inf).amax(-1, keepdim=True)
+    gap = torch.where(support, r - top, torch.zeros_like(r))
+    return torch.log(ref), gap
+
+
+def _tilted_log(ref: torch.Tensor, r: torch.Tensor, beta: float) -> torch.Tensor:
+    """log π_β, normalised by log-sum-exp (β = 1e-310 or rewards of ±1e300 stay exact)."""
+    log_ref, gap = _shifted(ref, r)
+    logits = log_ref + gap / beta
     return logits - torch.logsumexp(logits, dim=-1, keepdim=True)
 
 
@@ -47,7 +61,7 @@ def tilted_policy(ref_probs: ArrayLike, rewards: ArrayLike, beta: float) -> torc
     """
     ref, r = _ref_and_rewards(ref_probs, rewards)
     b = positive(beta, "beta")
-    return _tilted_log(torch.log(ref), r, torch.tensor(1.0 / b, dtype=torch.float64)).exp()
+    return _tilted_log(ref, r, b).exp()
 
 
 def kl_reward_frontier(
@@ -75,20 +89,25 @@ def kl_reward_frontier(
     b = as_tensor(betas, "betas").to(torch.float64).reshape(-1)
     if bool((b <= 0).any()):
         raise ValueError("betas must all be > 0")
-    log_ref, lam = torch.log(ref), 1.0 / b
-    expected, kl = torch.empty_like(lam), torch.empty_like(lam)
+    # Only responses π_ref can produce matter; the rest have probability 0 under every π_β.
+    support = ref > 0
+    log_ref, gap = _shifted(ref[support], r[support])
+    r = r[support]
+    expected, kl = torch.empty_like(b), torch.empty_like(b)
     # Blocks of β small enough to stay in cache: the dense (B, K) matrix of π_β is
     # never stored, so the cost is one exp per entry rather than memory traffic.
     rows = max(1, (1 << 17) // ref.numel())
-    for start in range(0, lam.numel(), rows):
-        lam_block = lam[start : start + rows]
-        logits = torch.addr(log_ref, lam_block, r)  # log π_ref + λ·r, shape (rows, K)
+    for start in range(0, b.numel(), rows):
+        tilt = gap / b[start : start + rows, None]  # (r − max r)/β ≤ 0, shape (rows, K)
+        logits = tilt + log_ref
         peak = logits.amax(-1)
         weights = logits.sub_(peak.unsqueeze(-1)).exp_()  # π_β up to the factor 1/Z
         norm = weights.sum(-1)
         expected[start : start + rows] = (weights @ r) / norm
-        # KL = λ·E[r] − log Z, with log Z = peak + log(norm).
-        kl[start : start + rows] = lam_block * expected[start : start + rows] - (peak + norm.log())
+        # KL = E_π[(r − max r)/β] − log Z, with log Z = peak + log(norm); responses
+        # whose weight underflowed to 0 add nothing (not 0·(−inf)).
+        mean_tilt = torch.where(weights > 0, weights * tilt, torch.zeros_like(tilt)).sum(-1) / norm
+        kl[start : start + rows] = mean_tilt - (peak + norm.log())
     kl.clamp_min_(0.0)
     return expected, kl
 

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from ._validate import finite, positive
+from ._validate import as_series, count, finite, in_range, number, positive, seed as as_seed
 
 __all__ = ["KLController", "KLPlant", "control_metrics", "equilibrium_beta", "equilibrium_kl", "simulate_control"]
 
@@ -43,8 +43,8 @@ class KLController(Protocol):
 
 def _table(betas: Sequence[float], kls: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     """Validate a (β, KL) table; return (log β, log KL) sorted by β."""
-    b = np.asarray(betas, dtype=np.float64).reshape(-1)
-    k = np.asarray(kls, dtype=np.float64).reshape(-1)
+    b = as_series(_flat(betas), "betas", allow_nonfinite=True)
+    k = as_series(_flat(kls), "kls", allow_nonfinite=True)
     if b.size != k.size:
         raise ValueError(f"betas has {b.size} entries but kls has {k.size}")
     if b.size < 2:
@@ -60,8 +60,20 @@ def _table(betas: Sequence[float], kls: Sequence[float]) -> tuple[np.ndarray, np
     return np.log(b), np.log(k)
 
 
+def _flat(x: Any) -> Any:
+    """A table column as a flat sequence (a (N, 1) array is as good as a (N,) one)."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().reshape(-1)
+    if isinstance(x, np.ndarray):
+        return x.reshape(-1)
+    return x
+
+
 def _interp(beta: float, log_betas: np.ndarray, log_kls: np.ndarray) -> float:
-    # np.interp holds the end values outside the table: the clamping we want.
+    # np.interp holds the end values outside the table: the clamping we want. β = 0 (no
+    # penalty at all) is the β → 0 limit: the table's smallest-β end.
+    if beta == 0.0:
+        return math.exp(float(log_kls[0]))
     return math.exp(float(np.interp(math.log(beta), log_betas, log_kls)))
 
 
@@ -74,7 +86,7 @@ def equilibrium_kl(beta: float, betas: Sequence[float], kls: Sequence[float]) ->
     Parameters
     ----------
     beta : float
-        KL coefficient, > 0.
+        KL coefficient, > 0 (a :class:`KLPlant` also takes β = 0: see :meth:`KLPlant.equilibrium`).
     betas : sequence of float, shape (N,)
         Table of β values, each > 0 and distinct (any order), N ≥ 2.
     kls : sequence of float, shape (N,)
@@ -115,10 +127,8 @@ def equilibrium_beta(kl: float, betas: Sequence[float], kls: Sequence[float]) ->
     return math.exp(float(np.interp(math.log(positive(kl, "kl")), log_kls[::-1], log_betas[::-1])))
 
 
-def _count(x: Any, name: str) -> int:
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x <= 0:
-        raise ValueError(f"{name} must be an integer > 0, got {x!r}")
-    return int(x)
+#: The plant is stable only for lag > 1/2: see :class:`KLPlant`.
+MIN_STABLE_LAG = 0.5
 
 
 class KLPlant:
@@ -133,9 +143,12 @@ class KLPlant:
     betas, kls : sequence of float, shape (N,)
         The β → equilibrium-KL table (see :func:`equilibrium_kl`); KL in nats.
     lag : float
-        Time constant in steps, > 0. With lag = 1 the KL reaches KL(β) in one
-        step; larger is slower. (lag < 1 overshoots, and lag = 0.5 oscillates
-        forever: real training drifts, so use lag ≥ 1.)
+        Time constant in steps, > 1/2. With lag = 1 the KL reaches KL(β) in one
+        step; larger is slower. Stability: the gap to a fixed target obeys
+        e ← (1 − 1/lag)·e, which shrinks only if |1 − 1/lag| < 1, that is lag > 1/2.
+        With 1/2 < lag < 1 the KL overshoots and rings down; lag = 1/2 oscillates
+        for ever and smaller lags diverge, so they are refused. Real training
+        drifts: use lag ≥ 1.
     noise : float
         Standard deviation of a *single sample's* KL reading, in nats, ≥ 0.
     batch_size : int
@@ -165,11 +178,12 @@ class KLPlant:
         self._log_betas, self._log_kls = _table(betas, kls)
         self.betas, self.kls = np.exp(self._log_betas), np.exp(self._log_kls)
         self.lag = positive(lag, "lag")
+        if self.lag <= MIN_STABLE_LAG:
+            raise ValueError(f"lag must be > {MIN_STABLE_LAG} for the plant to be stable (|1 - 1/lag| < 1), "
+                             f"got {self.lag}")
         self.noise = positive(noise, "noise", allow_zero=True)
-        self.batch_size = _count(batch_size, "batch_size")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise ValueError(f"seed must be an integer, got {seed!r}")
-        self.seed = int(seed)
+        self.batch_size = count(batch_size, "batch_size")
+        self.seed = as_seed(seed)
         self.kl_true = positive(kl0, "kl0", allow_zero=True)
         self._generator = torch.Generator().manual_seed(self.seed)
 
@@ -179,11 +193,15 @@ class KLPlant:
         return self.noise / math.sqrt(self.batch_size)
 
     def equilibrium(self, beta: float) -> float:
-        """``equilibrium_kl(beta)`` on this plant's table, in nats."""
-        return _interp(positive(beta, "beta"), self._log_betas, self._log_kls)
+        """``equilibrium_kl(beta)`` on this plant's table, in nats.
+
+        β = 0 (no penalty, e.g. ``FixedKLController(0.0)``) is the β → 0 limit: the
+        KL at the table's smallest β, where the table holds its end value anyway.
+        """
+        return _interp(positive(beta, "beta", allow_zero=True), self._log_betas, self._log_kls)
 
     def step(self, beta: float) -> float:
-        """Measure the KL of one batch trained with ``beta``, then let the true KL drift.
+        """Measure the KL of one batch trained with ``beta`` (≥ 0), then let the true KL drift.
 
         Returns
         -------
@@ -208,9 +226,10 @@ class KLPlant:
 def _per_step(x: float | Sequence[float] | None, n: int, name: str) -> np.ndarray | None:
     if x is None:
         return None
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.ndim == 0:
-        arr = np.full(n, float(arr))
+    if isinstance(x, (int, float, np.number)) or (isinstance(x, torch.Tensor) and x.ndim == 0):
+        arr = np.full(n, finite(x, name))
+    else:
+        arr = as_series(x, name, allow_nonfinite=True)
     if arr.shape != (n,):
         raise ValueError(f"{name} must be a number or hold one value per step ({n}), got shape {arr.shape}")
     if not (np.isfinite(arr).all() and (arr > 0).all()):
@@ -267,7 +286,7 @@ def simulate_control(
         reading); ``target``: the controller's target at each update (NaN if it
         has none); ``rejected``: True where ``update`` raised.
     """
-    n = _count(n_steps, "n_steps")
+    n = count(n_steps, "n_steps")
     if not isinstance(plant, KLPlant):
         raise ValueError(f"plant must be a KLPlant, got {type(plant).__name__}")
     if not (hasattr(controller, "value") and callable(getattr(controller, "update", None))):
@@ -277,13 +296,14 @@ def simulate_control(
         raise ValueError(f"target was given but {type(controller).__name__} has no .target")
     faults = {} if faults is None else dict(faults)
     for step in faults:
-        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not 0 <= step < n:
-            raise ValueError(f"faults keys must be steps in [0, {n}), got {step!r}")
+        count(step, "faults keys (steps)", minimum=0, maximum=n - 1)
+        number(faults[step], f"faults[{step!r}]")  # NaN and inf are the point of a fault; other types are not
+    faults = {int(step): value for step, value in faults.items()}
     scale = positive(reading_scale, "reading_scale")
     out = {key: np.empty(n) for key in ("beta", "kl_true", "kl_measured", "kl_fed", "target")}
     out["rejected"] = np.zeros(n, dtype=bool)
     for t in range(n):
-        beta = finite(controller.value, "controller.value")
+        beta = positive(controller.value, "controller.value", allow_zero=True)
         if targets is not None:
             controller.target = float(targets[t])
         out["beta"][t], out["kl_true"][t] = beta, plant.kl_true
@@ -327,14 +347,23 @@ def control_metrics(run: Mapping[str, np.ndarray], band: float = 0.1, start: int
         target·(1 ± band) for good, or ``None`` if it still leaves the band
         during the last quarter of the scored steps.
     """
-    try:
-        kl, target, beta = (np.asarray(run[key], dtype=np.float64) for key in ("kl_true", "target", "beta"))
-    except KeyError as err:
-        raise ValueError(f"run is missing {err}; pass the output of simulate_control") from err
-    if not 0 < positive(band, "band") < 1:
-        raise ValueError(f"band must be in (0, 1), got {band}")
-    if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or not 0 <= start <= kl.size - 2:
-        raise ValueError(f"start must be an integer in [0, {kl.size - 2}], got {start!r}")
+    if not isinstance(run, Mapping):
+        raise ValueError(f"run must be the mapping simulate_control returns, got {type(run).__name__}")
+    missing = [key for key in ("kl_true", "target", "beta") if key not in run]
+    if missing:
+        raise ValueError(f"run is missing {missing[0]!r}; pass the output of simulate_control")
+    kl = as_series(run["kl_true"], "run['kl_true']")
+    target = as_series(run["target"], "run['target']", allow_nonfinite=True)
+    beta = as_series(run["beta"], "run['beta']")
+    for key, series in (("target", target), ("beta", beta)):
+        if series.size != kl.size:
+            raise ValueError(f"run['{key}'] has {series.size} steps but run['kl_true'] has {kl.size}")
+    if kl.size < 2:
+        raise ValueError("run must have at least 2 steps")
+    if (beta < 0).any():
+        raise ValueError("run['beta'] must be >= 0 at every step")
+    in_range(band, "band", 0.0, 1.0, low_open=True, high_open=True)
+    start = count(start, "start", minimum=0, maximum=kl.size - 2)
     kl, target, beta = kl[start:], target[start:], beta[start:]
     if not (np.isfinite(target).all() and (target > 0).all()):
         raise ValueError("run['target'] must be finite and > 0 (a FixedKLController has no target)")
@@ -346,6 +375,14 @@ def control_metrics(run: Mapping[str, np.ndarray], band: float = 0.1, start: int
     return {
         "tracking_error": float(np.sqrt(np.mean((kl[late] - target[late]) ** 2))),
         "overshoot": float(max(0.0, np.max((kl - target) / target))),
-        "chattering": float(np.abs(np.diff(np.log(beta[late]))).sum()),
+        "chattering": _chattering(beta[late]),
         "settling_step": settling,
     }
+
+
+def _chattering(beta: np.ndarray) -> float:
+    """Σ |Δ log β|: 0 where β did not move (also at β = 0), inf for a jump from or to 0."""
+    with np.errstate(divide="ignore"):
+        log_beta = np.log(beta)
+    moved = beta[1:] != beta[:-1]
+    return float(np.abs(np.diff(log_beta))[moved].sum())

@@ -16,10 +16,11 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import torch
 
+from ._validate import positive
 from .corpus import load_sentences
 
 #: The words the proxy (and, a little, the gold judge) count as upbeat.
@@ -29,7 +30,10 @@ _WORD = re.compile(r"[a-z]+")
 
 
 def _check_texts(texts: Sequence[str], name: str = "texts") -> list[str]:
-    if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+    if isinstance(texts, (str, bytes, dict)) or not isinstance(texts, Iterable):
+        raise ValueError(f"{name} must be a list of strings, got {type(texts).__name__}")
+    texts = list(texts)
+    if not all(isinstance(t, str) for t in texts):
         raise ValueError(f"{name} must be a list of strings")
     if len(texts) == 0:
         raise ValueError(f"{name} is empty")
@@ -38,6 +42,8 @@ def _check_texts(texts: Sequence[str], name: str = "texts") -> list[str]:
 
 def upbeat_count(text: str) -> int:
     """Number of "!" characters plus upbeat words in ``text``."""
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a string, got {type(text).__name__}")
     return text.count("!") + sum(word in UPBEAT_WORDS for word in _WORD.findall(text))
 
 
@@ -70,8 +76,14 @@ class CharTrigramJudge:
     context_counts: Counter = field(default_factory=Counter)
     lexicon: frozenset = frozenset()
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.alphabet, str) or not self.alphabet:
+            raise ValueError(f"alphabet must be a non-empty string of characters, got {self.alphabet!r}")
+        self.k = positive(self.k, "k")
+
     @classmethod
     def fit(cls, sentences: Sequence[str], alphabet: str, k: float = 0.05) -> "CharTrigramJudge":
+        """Count the trigrams of ``sentences``; ``alphabet`` non-empty, add-``k`` smoothing with k > 0."""
         judge = cls(alphabet=alphabet, k=k)
         text = "\n\n" + "\n".join(_check_texts(sentences, "sentences")) + "\n"
         for i in range(2, len(text)):
@@ -82,12 +94,16 @@ class CharTrigramJudge:
 
     def next_char_logprob(self, context: str, char: str) -> float:
         """log p(``char`` | the last two characters of ``context``), in nats."""
+        if not isinstance(context, str) or not isinstance(char, str) or len(char) != 1:
+            raise ValueError(f"context must be a string and char one character, got {context!r}, {char!r}")
         pair = ("\n\n" + context)[-2:]
         num = self.counts[pair + char] + self.k
         return math.log(num / (self.context_counts[pair] + self.k * len(self.alphabet)))
 
     def loglik_per_char(self, text: str) -> float:
         """Mean log p(character | two before) over ``text``, in nats per character."""
+        if not isinstance(text, str):
+            raise ValueError(f"text must be a string, got {type(text).__name__}")
         total = sum(self.next_char_logprob(text[:i], text[i]) for i in range(len(text)))
         return total / max(1, len(text))
 
@@ -120,6 +136,8 @@ def gold_reward(texts: Sequence[str], judge: CharTrigramJudge) -> torch.Tensor:
     torch.Tensor, shape (len(texts),), float64
         Gold score, higher is better (arbitrary units).
     """
+    if not isinstance(judge, CharTrigramJudge):
+        raise ValueError(f"judge must be a CharTrigramJudge (see default_judge), got {type(judge).__name__}")
     scores = []
     for text in _check_texts(texts):
         words = text.split()

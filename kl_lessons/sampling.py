@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import torch
 
-from ._validate import as_tensor, finite, positive
+from ._validate import as_probs, as_tensor, check_finite_result, count, finite, in_range, positive, seed as as_seed
 from .divergence import kl_divergence
 from .estimators import ESTIMATORS, check_estimator, kl_estimate
 from .types import ArrayLike
@@ -46,12 +46,6 @@ def _logit_pair(logits: ArrayLike, ref_logits: ArrayLike) -> tuple[torch.Tensor,
     if lg.shape != ref.shape:
         raise ValueError(f"logits has shape {tuple(lg.shape)} but ref_logits has shape {tuple(ref.shape)}")
     return lg, ref
-
-
-def _count(x: object, name: str, minimum: int = 1) -> int:
-    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {x!r}")
-    return int(x)
 
 
 # ------------------------------------------------------------ a two-token language model
@@ -93,21 +87,35 @@ def two_token_model(first_logits: ArrayLike, second_logits: ArrayLike) -> TwoTok
 
 def random_two_token_model(vocab_size: int, seed: int, scale: float = 1.5) -> TwoTokenModel:
     """A :class:`TwoTokenModel` with standard-normal logits times ``scale``, reproducible from ``seed``."""
-    v = _count(vocab_size, "vocab_size", minimum=2)
+    v = count(vocab_size, "vocab_size", minimum=2)
     s = positive(scale, "scale")
-    gen = torch.Generator().manual_seed(_count(seed, "seed", minimum=0))
+    gen = torch.Generator().manual_seed(as_seed(seed))
     logits = torch.randn(v + v * v, generator=gen, dtype=torch.float64) * s
     return two_token_model(logits[:v], logits[v:].reshape(v, v))
 
 
-def _check_same_vocab(policy: TwoTokenModel, reference: TwoTokenModel) -> None:
-    if policy.vocab_size != reference.vocab_size:
-        raise ValueError(f"policy has {policy.vocab_size} tokens but reference has {reference.vocab_size}")
+def _check_model(model: object, name: str) -> TwoTokenModel:
+    """``model`` as a valid :class:`TwoTokenModel` (shapes (V,) and (V, V), rows summing to one)."""
+    if not isinstance(model, TwoTokenModel):
+        raise ValueError(f"{name} must be a TwoTokenModel (see two_token_model), got {type(model).__name__}")
+    first, second = as_probs(model.first, f"{name}.first"), as_probs(model.second, f"{name}.second")
+    v = first.shape[-1]
+    if first.ndim != 1 or second.shape != (v, v):
+        raise ValueError(f"{name} must have first of shape (V,) and second of shape (V, V); got "
+                         f"{tuple(first.shape)} and {tuple(second.shape)}")
+    return TwoTokenModel(first, second)
+
+
+def _check_same_vocab(policy: object, reference: object) -> tuple[TwoTokenModel, TwoTokenModel]:
+    pi, ref = _check_model(policy, "policy"), _check_model(reference, "reference")
+    if pi.vocab_size != ref.vocab_size:
+        raise ValueError(f"policy has {pi.vocab_size} tokens but reference has {ref.vocab_size}")
+    return pi, ref
 
 
 def sequence_kl_by_enumeration(policy: TwoTokenModel, reference: TwoTokenModel) -> float:
     """KL(π‖π_ref) over whole two-token sequences, summing all V² of them, in nats."""
-    _check_same_vocab(policy, reference)
+    policy, reference = _check_same_vocab(policy, reference)
     return float(kl_divergence(policy.sequence_probs().flatten(), reference.sequence_probs().flatten()))
 
 
@@ -122,7 +130,7 @@ def chain_rule_terms(policy: TwoTokenModel, reference: TwoTokenModel) -> tuple[f
         E_{y1 ~ π}[ KL(π(· | y1) ‖ π_ref(· | y1)) ]: the second token's KL in each
         context, averaged over the contexts *the policy* writes.
     """
-    _check_same_vocab(policy, reference)
+    policy, reference = _check_same_vocab(policy, reference)
     first = float(kl_divergence(policy.first, reference.first))
     per_context = kl_divergence(policy.second, reference.second)  # shape (V,): one KL per first token
     return first, float((policy.first * per_context).sum())
@@ -131,10 +139,8 @@ def chain_rule_terms(policy: TwoTokenModel, reference: TwoTokenModel) -> tuple[f
 # ------------------------------------------------------------------ sampling tokens
 def _check_sampler(temperature: float, top_k: int, top_p: float) -> tuple[float, int, float]:
     t = positive(temperature, "temperature")
-    k = _count(top_k, "top_k", minimum=0)
-    p = finite(top_p, "top_p")
-    if not 0.0 < p <= 1.0:
-        raise ValueError(f"top_p must be in (0, 1], got {p}")
+    k = count(top_k, "top_k", minimum=0)
+    p = in_range(top_p, "top_p", 0.0, 1.0, low_open=True)
     return t, k, p
 
 
@@ -161,12 +167,17 @@ def sampling_distribution(
         Probabilities (zero on filtered-out tokens, renormalised). With the defaults
         it is exactly ``softmax(logits)``: the policy itself.
     """
+    return _sampler(logits, temperature, top_k, top_p)[0]
+
+
+def _sampler(logits: ArrayLike, temperature: float, top_k: int, top_p: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The sampler's probabilities and their logarithms (exact even where the probability underflows)."""
     t, k, p = _check_sampler(temperature, top_k, top_p)
     z = _as_logits(logits, "logits") / t
     if 0 < k < z.shape[-1]:
         kth = torch.topk(z, k, dim=-1).values[..., -1:]
         z = z.masked_fill(z < kth, -math.inf)
-    probs = torch.softmax(z, -1)
+    probs, log_probs = torch.softmax(z, -1), torch.log_softmax(z, -1)
     if p < 1.0:
         sorted_p, order = torch.sort(probs, dim=-1, descending=True)
         mass_before = sorted_p.cumsum(-1) - sorted_p
@@ -174,8 +185,10 @@ def sampling_distribution(
         keep_sorted = mass_before < p
         keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)
         probs = probs * keep
-        probs = probs / probs.sum(-1, keepdim=True)
-    return probs
+        kept = probs.sum(-1, keepdim=True)
+        probs = probs / kept
+        log_probs = torch.where(keep, log_probs - kept.log(), -math.inf)
+    return probs, log_probs
 
 
 class ScoredSample(NamedTuple):
@@ -231,9 +244,9 @@ def sample_and_score(
         ``tokens``, ``logprobs`` and ``ref_logprobs``, each of shape (num_samples, ...).
     """
     lg, ref = _logit_pair(logits, ref_logits)
-    n = _count(num_samples, "num_samples")
+    n = count(num_samples, "num_samples")
     sampler = sampling_distribution(lg, temperature=temperature, top_k=top_k, top_p=top_p)
-    gen = torch.Generator().manual_seed(_count(seed, "seed", minimum=0))
+    gen = torch.Generator().manual_seed(as_seed(seed))
     rows = sampler.reshape(-1, sampler.shape[-1])
     drawn = torch.multinomial(rows, n, replacement=True, generator=gen)  # (rows, n)
     tokens = drawn.T.reshape(n, *lg.shape[:-1])
@@ -289,9 +302,31 @@ def expected_estimate_under_sampler(
     """
     check_estimator(estimator)
     lg, ref = _logit_pair(logits, ref_logits)
-    sampler = sampling_distribution(lg, temperature=temperature, top_k=top_k, top_p=top_p)
-    per_token = kl_estimate(torch.log_softmax(lg, -1), torch.log_softmax(ref, -1), estimator)
-    return (sampler * per_token).sum(-1)
+    sampler, log_sampler = _sampler(lg, temperature, top_k, top_p)
+    return weighted_estimate(sampler, torch.log_softmax(lg, -1), torch.log_softmax(ref, -1), estimator,
+                             log_weights=log_sampler).sum(-1)
+
+
+def weighted_estimate(
+    weights: torch.Tensor, logprobs: torch.Tensor, ref_logprobs: torch.Tensor, estimator: str,
+    *, log_weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Each outcome's s(y)·k(y), exactly, where the weight s(y) may be 0 and k3(y) huge.
+
+    k3's term s·(r − 1 − log r) is computed as exp(log s + log r) − s − s·log r, so
+    an outcome the sampler never draws adds 0 (not 0·inf = NaN) and a tiny weight
+    times a huge ratio stays finite. ``log_weights`` (default ``log(weights)``) should be
+    exact where a weight underflowed to 0 but is not truly 0. Unchecked: the inputs are
+    already validated.
+    """
+    log_r = ref_logprobs - logprobs
+    if estimator == "k1":
+        return weights * -log_r
+    if estimator == "k2":
+        return weights * 0.5 * log_r.square()
+    log_w = weights.log() if log_weights is None else log_weights
+    terms = torch.exp(log_w + log_r) - weights - weights * log_r
+    return check_finite_result(terms, "k3 weighted by the sampler")
 
 
 # -------------------------------------------------------- Schulman's Gaussian table
@@ -338,8 +373,15 @@ class EstimatorStats(NamedTuple):
 
 
 def gaussian_true_kl(mu: float) -> float:
-    """KL(N(0, 1) ‖ N(mu, 1)) = mu²/2, in nats."""
-    return 0.5 * finite(mu, "mu") ** 2
+    """KL(N(0, 1) ‖ N(mu, 1)) = mu²/2, in nats (|mu| up to about 1.9e154, where mu²/2 overflows a float)."""
+    m = finite(mu, "mu")
+    if abs(m) > _MAX_MU:
+        raise ValueError(f"mu is too large: mu²/2 overflows a float for |mu| > {_MAX_MU:.3g}, got {m:g}")
+    return 0.5 * m * m
+
+
+#: Largest |mu| whose mu²/2 is a finite float64.
+_MAX_MU = math.sqrt(2.0) * math.sqrt(1.7976931348623157e308) * (1 - 1e-15)
 
 
 def gaussian_single_sample_estimates(mu: float, num_samples: int, *, seed: int) -> dict[str, torch.Tensor]:
@@ -356,8 +398,8 @@ def gaussian_single_sample_estimates(mu: float, num_samples: int, *, seed: int) 
     m = finite(mu, "mu")
     if m == 0.0:
         raise ValueError("mu must be nonzero: at mu = 0 the true KL is 0 and the table's ratios are undefined")
-    n = _count(num_samples, "num_samples")
-    gen = torch.Generator().manual_seed(_count(seed, "seed", minimum=0))
+    n = count(num_samples, "num_samples")
+    gen = torch.Generator().manual_seed(as_seed(seed))
     x = torch.randn(n, generator=gen, dtype=torch.float64)
     q, p = torch.distributions.Normal(0.0, 1.0), torch.distributions.Normal(m, 1.0)
     logq, logp = q.log_prob(x), p.log_prob(x)
@@ -385,8 +427,8 @@ def gaussian_estimator_study(
     dict of str → EstimatorStats
         Bias/true and stdev/true of each single-sample estimator, with standard errors.
     """
-    b = _count(num_batches, "num_batches", minimum=2)
-    n = _count(num_samples, "num_samples", minimum=b)
+    b = count(num_batches, "num_batches", minimum=2)
+    n = count(num_samples, "num_samples", minimum=b)
     true = gaussian_true_kl(mu)
     estimates = gaussian_single_sample_estimates(mu, n - n % b, seed=seed)
     out = {}
@@ -413,8 +455,30 @@ def gaussian_estimator_exact(mu: float) -> dict[str, tuple[float, float]]:
     if true == 0.0:
         raise ValueError("mu must be nonzero: at mu = 0 the true KL is 0 and the table's ratios are undefined")
     m2 = float(mu) ** 2
+    k3_spread = _k3_stdev_over_true(m2, mu)  # first: it is the one that overflows (|mu| > 37.85)
     return {
         "k1": (0.0, math.sqrt(m2) / true),
         "k2": (m2 / 4.0, math.sqrt(2.0 + m2)),
-        "k3": (0.0, math.sqrt(math.expm1(m2) - m2) / true),
+        "k3": (0.0, k3_spread),
     }
+
+
+def _k3_stdev_over_true(x: float, mu: float) -> float:
+    """√(e^x − 1 − x) / (x/2) with x = mu², without cancellation near 0 or overflow for large x.
+
+    Near 0 the numerator is x·√S with S = (e^x − 1 − x)/x² = Σ_{n≥2} x^(n−2)/n!, so the
+    ratio is 2√S → √2; for large x it is computed in logs, and beyond a float it raises.
+    """
+    if x < 0.5:
+        term, total = 0.5, 0.0
+        for n in range(3, 30):  # x^(n−2)/n! for n = 2, 3, …: 27 terms reach 1e-17 of the sum at x = 0.5
+            total += term
+            term *= x / n
+        return 2.0 * math.sqrt(total)
+    if x < 700.0:
+        return math.sqrt(math.expm1(x) - x) / (x / 2.0)
+    # e^x − 1 − x = e^x·(1 − (1 + x)·e^(−x)); take logs, then come back only if it fits a float.
+    log_ratio = 0.5 * (x + math.log1p(-(1.0 + x) * math.exp(-x))) - math.log(x / 2.0)
+    if log_ratio >= math.log(1.7976931348623157e308):
+        raise ValueError(f"mu is too large: k3's stdev/true overflows a float for |mu| above about 37.85, got {mu:g}")
+    return math.exp(log_ratio)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._validate import as_tensor, positive, same_shape
+from ._validate import as_mask, as_tensor, check_finite_result, positive
 from .estimators import kl_estimate
 from .types import ArrayLike
 
@@ -12,13 +12,7 @@ from .types import ArrayLike
 def _as_mask(mask: ArrayLike | None, like: torch.Tensor) -> torch.Tensor:
     if mask is None:
         return torch.ones(like.shape, dtype=torch.bool)
-    m = torch.as_tensor(mask) if not isinstance(mask, torch.Tensor) else mask
-    if m.dtype != torch.bool:
-        mf = as_tensor(m, "mask")
-        if not bool(((mf == 0) | (mf == 1)).all()):
-            raise ValueError("mask must hold only 0/1 or True/False")
-        m = mf.bool()
-    same_shape(m, like, "mask", "logprobs")
+    m = as_mask(mask, like.shape, "mask")
     if not bool(m.any(-1).all()):
         raise ValueError("mask has a sequence with no valid tokens; each row needs at least one")
     return m
@@ -44,7 +38,8 @@ def kl_penalized_rewards(
     logprobs, ref_logprobs : array-like, shape (..., T)
         Per-token log-probs under the policy (which sampled the tokens) and the reference.
     kl_coef : float
-        β ≥ 0, in reward units per nat.
+        β ≥ 0, in reward units per nat. A reward too large for the log-probs'
+        dtype raises ``ValueError`` instead of returning ``inf``.
     mask : array-like of bool or 0/1, shape (..., T), optional
         True for real response tokens, False for padding. Default: all valid.
     estimator : {"k1", "k2", "k3"}
@@ -61,7 +56,8 @@ def kl_penalized_rewards(
     kl = kl_estimate(logprobs, ref_logprobs, estimator)
     if kl.ndim == 0:
         raise ValueError("logprobs must have a token dimension (shape (..., T))")
-    s = as_tensor(scores, "scores").to(kl.dtype)
+    s = check_finite_result(as_tensor(scores, "scores").to(kl.dtype), "scores",
+                            f"a score does not fit the log-probs' dtype {kl.dtype}")
     if s.shape != kl.shape[:-1]:
         raise ValueError(f"scores has shape {tuple(s.shape)}; expected {tuple(kl.shape[:-1])} (one per sequence)")
     m = _as_mask(mask, kl)
@@ -70,4 +66,6 @@ def kl_penalized_rewards(
     # Index of each row's last valid token: the first True when the row is read backwards.
     last = (kl.shape[-1] - 1) - m.flip(-1).to(torch.uint8).argmax(-1, keepdim=True)
     rewards.scatter_add_(-1, last, s.unsqueeze(-1))
+    check_finite_result(rewards, "kl_coef · kl (the penalised reward)",
+                        f"kl_coef = {beta:g} times KL estimates up to {float(kl.detach().abs().max()):.4g} nats")
     return rewards, kl

@@ -20,13 +20,12 @@ All KL values are in nats, summed over the whole reply.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 
-from ._validate import as_probs, as_tensor, finite, positive
+from ._validate import as_probs, as_tensor, check_finite_result, count, positive
 from .divergence import entropy, kl_divergence
 from .optimum import tilted_policy
 from .types import ArrayLike
@@ -197,7 +196,10 @@ def tilted_reward_variance(ref_probs: ArrayLike, rewards: ArrayLike, beta: float
         raise ValueError(f"rewards must be 1-D (K responses), got shape {tuple(r.shape)}")
     pi = tilted_policy(ref_probs, r, beta)
     mean = pi @ r
-    return pi @ (r - mean) ** 2
+    # (√π·(r − E r))² rather than π·(r − E r)²: a response of probability 0 adds 0, and one
+    # of probability 1e-300 with a gap of 1e300 adds 1e300 instead of 0·inf = NaN.
+    spread = pi.sqrt() * (r - mean)
+    return check_finite_result(spread @ spread, "Var_{π_β}[r]", "the rewards are too large to square")
 
 
 def best_of_n_policy(ref_probs: ArrayLike, rewards: ArrayLike, n: int, *, tie_atol: float = 0.0) -> torch.Tensor:
@@ -223,7 +225,7 @@ def best_of_n_policy(ref_probs: ArrayLike, rewards: ArrayLike, n: int, *, tie_at
         π_bon, sums to one.
     """
     ref, r = _ref_and_rewards(ref_probs, rewards)
-    n_int = _count(n, "n")
+    n_int = count(n, "n")
     atol = positive(tie_atol, "tie_atol", allow_zero=True)
     order = torch.argsort(r, stable=True)
     r_sorted, p_sorted = r[order], ref[order]
@@ -283,7 +285,7 @@ def mirror_descent_iterates(
     ref, r = _ref_and_rewards(ref_probs, rewards)
     eta = positive(step_size, "step_size")
     beta = positive(kl_coef, "kl_coef", allow_zero=True)
-    steps = _count(n_steps, "n_steps", minimum=0)
+    steps = count(n_steps, "n_steps", minimum=0)
     log_ref = torch.log(ref)
     log_pi = log_ref.clone()
     rows = [ref.clone()]
@@ -335,13 +337,6 @@ def _betas(betas: ArrayLike) -> torch.Tensor:
     if bool((b <= 0).any()):
         raise ValueError("betas must all be > 0")
     return b
-
-
-def _count(x: object, name: str, minimum: int = 1) -> int:
-    v = finite(x, name)
-    if v != math.floor(v) or v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {x!r}")
-    return int(v)
 
 
 __all__ = [

@@ -50,7 +50,7 @@ def check_k3(estimator: Callable[[torch.Tensor, torch.Tensor], Any]) -> str:
             return f"Your function raised {type(err).__name__}: {err}. It should take two tensors of log-probs."
         try:
             got = torch.as_tensor(got, dtype=torch.float64)
-        except (TypeError, ValueError, RuntimeError):
+        except (TypeError, ValueError, RuntimeError, OverflowError):
             return f"Return a tensor of numbers, one per token (got {type(got).__name__})."
         if got.shape != lp.shape:
             return (

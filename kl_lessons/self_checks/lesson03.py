@@ -23,6 +23,11 @@ def overtake_beta(winner: str = "C", loser: str = "A") -> float:
     Solves s_w − β·K_w = s_l − β·K_l for β, with K the summed per-token k1 in nats.
     """
     batch = cafe_review_batch()
+    for name, label in (("winner", winner), ("loser", loser)):
+        if label not in batch.labels:
+            raise ValueError(f"{name} must be one of the batch's labels {tuple(batch.labels)}, got {label!r}")
+    if winner == loser:
+        raise ValueError(f"winner and loser must differ, got {winner!r} twice")
     i, j = batch.labels.index(winner), batch.labels.index(loser)
     kl, s = batch.kl_totals(), batch.scores
     return float((s[j] - s[i]) / (kl[j] - kl[i]))
@@ -43,7 +48,7 @@ def check_overtake_beta(answer: Any) -> str:
     """
     try:
         beta = float(answer)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return f"Please pass a number, such as 0.123 (got {answer!r})."
     if not math.isfinite(beta) or beta < 0:
         return "β is a finite number ≥ 0: a stiffer rubber band, never a negative one."
@@ -72,7 +77,7 @@ def check_loss_estimator(answer: Any) -> str:
     answer : {"k1", "k2", "k3"}
         Your choice.
     """
-    choice = str(answer).strip().lower()
+    choice = answer.strip().lower() if isinstance(answer, str) else ""
     if choice not in ("k1", "k2", "k3"):
         return f"Pick one of 'k1', 'k2' or 'k3' (got {answer!r})."
     gen = torch.Generator().manual_seed(3)

@@ -26,12 +26,16 @@ def check_beta_for_kl(beta: float, target_kl: float = 2.0, rel_tol: float = 0.01
     """
     try:
         b = float(beta)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return f"❌ beta must be a number, got {beta!r}."
     if not math.isfinite(b) or b <= 0:
         return f"❌ beta must be a positive, finite number (reward units per nat), got {b}."
-    _, kl = toy_frontier_table([b])
-    reached = float(kl[0])
+    try:
+        _, kl = toy_frontier_table([b])
+        reached = float(kl[0])
+        target_kl, rel_tol = float(target_kl), float(rel_tol)
+    except (TypeError, ValueError, OverflowError) as err:
+        return f"❌ could not check β = {b:.4g}: {err}"
     if abs(reached - target_kl) <= rel_tol * target_kl:
         return f"✅ β = {b:.4g} gives KL = {reached:.4f} nats, on target ({target_kl:g} nats)."
     # KL falls as β grows, so too much KL means β is too small.
