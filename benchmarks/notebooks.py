@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOOR_SOURCE = "import torch, numpy, matplotlib.pyplot, ipywidgets"
@@ -31,6 +32,12 @@ def bench_notebooks(repeats: int = 3) -> dict:
     floor = statistics.median(run_seconds(floor_notebook(), folder) for _ in range(repeats))
     rows = []
     for path in sorted(folder.glob("[0-9]*.ipynb")):
-        seconds = statistics.median(run_seconds(nbformat.read(path, as_version=4), folder) for _ in range(repeats))
+        try:
+            seconds = statistics.median(run_seconds(nbformat.read(path, as_version=4), folder) for _ in range(repeats))
+        except CellExecutionError as err:
+            # A lesson that fails is a finding for the table, not a reason to lose every other timing.
+            reason = f"{err.ename}: {err.evalue}".splitlines()[0][:120]
+            rows.append({"notebook": path.name, "seconds": None, "x_floor": None, "error": reason})
+            continue
         rows.append({"notebook": path.name, "seconds": seconds, "x_floor": seconds / floor})
     return {"floor_s": floor, "repeats": repeats, "rows": rows}

@@ -44,7 +44,20 @@ def machine() -> dict:
         "cpus": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "processor": platform.processor() or platform.machine(),
+        "cpu_model": cpu_model(),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux), so a table says which machine its numbers come from."""
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
 
 
 def print_table(title: str, header: list[str], rows: list[list]) -> None:
@@ -64,6 +77,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
     results: dict = {"machine": machine()}
+    print(f"machine: {results['machine']['cpu_model']}, {results['machine']['cpus']} CPUs, "
+          f"torch {results['machine']['torch']} ({results['machine']['torch_cpu_capability']} kernels)")
     if "hotpaths" in parts:
         results["hot_paths"] = bench_hot_paths(repeats=5 if args.quick else 21)
         print_table(
@@ -87,9 +102,11 @@ def main(argv: list[str]) -> int:
         print_table(
             f"Notebook execution (median s; floor {results['notebooks']['floor_s']:.2f} s)",
             ["notebook", "s", "x floor"],
-            [[r["notebook"], r["seconds"], r["x_floor"]] for r in rows],
+            [[r["notebook"], r["seconds"], r["x_floor"]] if r["seconds"] is not None
+             else [r["notebook"], "failed", r["error"]] for r in rows],
         )
-        print(f"all lessons, one pass: {sum(r['seconds'] for r in rows):.1f} s")
+        timed = [r["seconds"] for r in rows if r["seconds"] is not None]
+        print(f"all lessons that ran, one pass: {sum(timed):.1f} s ({len(rows) - len(timed)} failed)")
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2))

@@ -19,7 +19,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ._validate import positive
+from ._validate import as_series, count as _count, positive
 
 __all__ = [
     "HealthWarning",
@@ -55,39 +55,14 @@ def metric_series(values: Sequence[float], name: str, *, allow_nonfinite: bool =
     """``values`` (one number per training step) as a 1-D float64 array, or ``ValueError`` naming ``name``.
 
     With ``allow_nonfinite``, NaN and ±inf steps pass (for checks that look for them).
+    Tensors, even ones that require grad, are detached: log straight from a training loop.
     """
-    try:
-        x = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a sequence of numbers") from err
-    if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {x.shape}")
-    if not allow_nonfinite and not np.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or inf at step {int(np.flatnonzero(~np.isfinite(x))[0])}")
-    return x
-
-
-def _count(x: object, name: str, minimum: int = 1) -> int:
-    """``x`` as an int ≥ ``minimum``."""
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {x!r}")
-    return int(x)
+    return as_series(values, name, allow_nonfinite=allow_nonfinite)
 
 
 def _same_length(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
     if a.size != b.size:
         raise ValueError(f"{name_a} has {a.size} steps but {name_b} has {b.size}")
-
-
-def _slope(y: np.ndarray) -> tuple[float, float]:
-    """Least-squares slope of ``y`` against its step index, and the slope's standard error."""
-    t = np.arange(y.size, dtype=np.float64)
-    t -= t.mean()
-    slope = float(t @ (y - y.mean()) / (t @ t))
-    residual = y - y.mean() - slope * t
-    dof = max(y.size - 2, 1)
-    stderr = math.sqrt(float(residual @ residual) / dof / float(t @ t))
-    return slope, stderr
 
 
 def nonfinite(values: Sequence[float], name: str = "values") -> HealthWarning | None:
@@ -109,13 +84,15 @@ def nonfinite(values: Sequence[float], name: str = "values") -> HealthWarning | 
 
 
 def kl_unbounded(
-    kl_mean: Sequence[float], window: int | None = None, min_t: float = 3.0, min_relative_rise: float = 0.02
+    kl_mean: Sequence[float], window: int | None = None, min_t: float = 6.0, min_relative_rise: float = 0.02
 ) -> HealthWarning | None:
     """Warn if mean KL is still climbing at the end of the run.
 
     A healthy run starts near 0, rises, then levels off (possibly after an
-    overshoot). This splits the last ``window`` steps into thirds and fires when
-    both hold:
+    overshoot). Under a fixed β it levels off *from below*: the KL creeps up
+    towards the KL of the optimum π_β (lesson 4) ever more slowly, so a small late
+    rise is expected and is not a warning. This splits the last ``window`` steps
+    into thirds and fires when all hold:
 
     * the median of the last third is clearly above the median of the first third
       (by at least ``min_t`` standard errors, estimated from the step-to-step noise);
@@ -128,6 +105,14 @@ def kl_unbounded(
     Medians make a short dip or spike inside the window harmless; the second
     condition separates "still rising" from "recovering after a dip".
 
+    Why ``min_t`` is 6 and not 3: a training run's KL wanders slowly (the policy
+    changes a little each step), so the step-to-step differences understate how
+    far the median of a block can drift by chance. On the capstone's healthy runs
+    (lesson 6, five seeds) a late creep towards the fixed-β level scores below 1,
+    but one healthy run computed in float32 on another CPU crossed 3; the runaway
+    run of lesson 5 scores 26, and a fixed-β run that slowly learned to shout
+    (lesson 6, seed 0) about 10.
+
     Parameters
     ----------
     kl_mean : sequence of float, shape (T,)
@@ -135,7 +120,7 @@ def kl_unbounded(
     window : int, optional
         Steps examined at the end, ≥ 6; default a quarter of the run.
     min_t : float
-        How many standard errors the rise must exceed, > 0.
+        How many standard errors (from step-to-step noise) the rise must exceed, > 0.
     min_relative_rise : float
         Smallest rise worth a warning, as a fraction of the final level, ≥ 0.
     """
@@ -306,6 +291,8 @@ def health_report(metrics: Mapping[str, Sequence[float]]) -> list[HealthWarning]
     list of HealthWarning
         Ordered by step (ties keep the order of the checks); empty for a healthy log.
     """
+    if not isinstance(metrics, Mapping):
+        raise ValueError(f"metrics must be a mapping of metric name to per-step values, got {type(metrics).__name__}")
     usable: dict[str, Sequence[float]] = {}
     warnings: list[HealthWarning] = []
     for key in ("kl_mean", "kl_max", "reward_mean", "entropy"):

@@ -43,11 +43,20 @@ class KLController(Protocol):
 def distinct_n(texts: Sequence[str], n: int = 2) -> float:
     """Distinct-n: unique word n-grams over all word n-grams in the batch (0 to 1).
 
-    A batch with no n-gram at all (every text one "word", like "!!!!") scores 0.
+    A text of fewer than ``n`` words counts as one n-gram of its own (its whole word
+    sequence). Without that rule a batch collapsed onto a one-word text like "rive!!!!"
+    would have no n-grams at all, and a single two-word text among 63 copies of it
+    would score 1.0, the most diverse batch possible. Texts with no words are skipped;
+    a batch with none scores 0.
     """
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    grams = [tuple(ws[i : i + n]) for t in texts for ws in [t.split()] for i in range(len(ws) - n + 1)]
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    grams = []
+    for text in texts:
+        words = text.split()
+        if 0 < len(words) < n:
+            grams.append(tuple(words))
+        grams.extend(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
     return len(set(grams)) / len(grams) if grams else 0.0
 
 
@@ -138,12 +147,14 @@ def train(
         proxy = reward_fn(texts)
         with torch.no_grad():
             ref_logprobs, _ = score(frozen, vocab, roll.tokens)
+        # Policy and reference are scored by the same function, as PPO trainers recompute log-probs after
+        # sampling: at step 0 the two are then bit-identical and the KL is exactly 0.
+        logprobs, _ = score(policy, vocab, roll.tokens)
         beta = controller.value
-        rewards, kl = kl_penalized_rewards(proxy.float(), roll.logprobs, ref_logprobs, beta, estimator=estimator)
+        rewards, kl = kl_penalized_rewards(proxy, logprobs.detach(), ref_logprobs, beta, estimator=estimator)
         # Reward-to-go from each token, minus its batch mean at that position.
         to_go = rewards.flip(-1).cumsum(-1).flip(-1)
         advantage = to_go - to_go.mean(0, keepdim=True)
-        logprobs, _ = score(policy, vocab, roll.tokens)
         loss = -(logprobs * advantage).sum(-1).mean() / length
         opt.zero_grad()
         loss.backward()

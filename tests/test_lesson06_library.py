@@ -174,7 +174,9 @@ def test_reward_models_validate_texts(bad):
 
 def test_distinct_n_by_hand():
     assert distinct_n(["a b c", "a b d"]) == pytest.approx(3 / 4)
-    assert distinct_n(["!!!!", "!!!!"]) == 0.0
+    assert distinct_n(["!!!!", "!!!!"]) == pytest.approx(1 / 2)        # a short text is one n-gram of its own
+    assert distinct_n(["rive!!!!"] * 63 + ["we had"]) == pytest.approx(2 / 64)   # collapsed: near 0, not 1
+    assert distinct_n(["", " "]) == 0.0
     assert distinct_n(["a b a b"], n=1) == pytest.approx(2 / 4)
     with pytest.raises(ValueError, match="n must"):
         distinct_n(["a b"], n=0)

@@ -42,7 +42,7 @@ def check_full_kl(fn: FullKLFn) -> str:
     tokens = sample(policy, vocab, 6, 10, torch.Generator().manual_seed(3)).tokens
     expected = _exact_text_kl(policy, reference, vocab, tokens)
     try:
-        got = torch.as_tensor(fn(policy, reference, vocab, tokens)).detach().to(torch.float32)
+        got = torch.as_tensor(fn(policy, reference, vocab, tokens)).detach().to(expected.dtype)
     except Exception as err:  # a learner's bug should read as advice, not a traceback
         return f"Not yet: your function raised {type(err).__name__}: {err}"
     if got.shape != expected.shape:

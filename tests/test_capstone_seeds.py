@@ -1,0 +1,106 @@
+"""Lesson 6's claims as properties of training, checked on seeds the notebook does not use.
+
+The notebook shows one trajectory (seed 1). A claim about training must survive another seed, so each
+test here pretrains a fresh reference and runs the lesson's three trainings (β = 0, β = 0.3 and the
+adaptive controller) with the notebook's settings on seeds 0, 2 and 3, then checks what the lesson says:
+
+* β = 0 always hacks the proxy: the proxy climbs several-fold, gold falls, entropy collapses, and the
+  monitor fires. (The hack differs by seed: "!!!!" on some, "fun fun fun" on others.)
+* The adaptive controller always ends with the KL near its target, no hack and gold above its start.
+* The monitor is silent on a penalised run exactly when that run did not hack. A fixed β is a guess: on
+  seed 0, β = 0.3 is not quite enough and its run learns to end texts with "!!!!!!!!", which the monitor
+  reports; on the other seeds β = 0.3 holds and the monitor says nothing.
+
+Each seed costs a pretraining and three runs (about 50 s on one core), so all of them live in this one
+file: with the suite split over two workers, it runs beside the rest.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+
+from kl_lessons.controllers import AdaptiveKLController, FixedKLController
+from kl_lessons.monitor import health_report
+from kl_lessons.reward_models import default_judge
+from kl_lessons.rlhf import RLHFRun, train
+from kl_lessons.tinylm import pretrain, set_determinism
+
+SEEDS = (0, 2, 3)  # the notebook uses 1
+TARGET = 3.0  # the adaptive run's KL target, nats per text (as in the notebook)
+
+
+@functools.lru_cache(maxsize=None)
+def three_runs(seed: int) -> dict[str, RLHFRun]:
+    """The notebook's three trainings (same settings, no samples kept) on ``seed``."""
+    threads = torch.get_num_threads()
+    set_determinism(seed, threads=1)
+    try:
+        reference, vocab, _ = pretrain(steps=600, seed=seed)
+        common = dict(judge=default_judge(vocab.chars), steps=150, batch_size=64, length=32, lr=3e-3, seed=seed,
+                      progress=False)
+        return {
+            "β = 0": train(reference, vocab, FixedKLController(0.0), **common),
+            "β = 0.3": train(reference, vocab, FixedKLController(0.3), **common),
+            "adaptive": train(reference, vocab, AdaptiveKLController(0.2, target=TARGET, horizon=1000), **common),
+        }
+    finally:
+        torch.set_num_threads(threads)
+
+
+def early(run: RLHFRun, key: str, n: int = 5) -> float:
+    return float(np.mean(run.metrics[key][:n]))
+
+
+def late(run: RLHFRun, key: str, n: int = 30) -> float:
+    return float(np.mean(run.metrics[key][-n:]))
+
+
+def hacked(run: RLHFRun) -> bool:
+    """Did the run ever run away from the reference, or end up shouting?
+
+    A run that stays healthy keeps its mean KL below 10 nats per text (the healthy runs of every seed stay
+    under 9) and ends with fewer than 3 % "!" characters (π_ref writes about 0.2 %, a healthy run about 2 %).
+    """
+    return max(run.metrics["kl_mean"]) >= 10 or late(run, "exclaim_share") >= 0.03
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_without_a_penalty_the_proxy_is_hacked(seed: int) -> None:
+    free = three_runs(seed)["β = 0"]
+    assert late(free, "proxy") > 5 * early(free, "proxy") and late(free, "proxy") > early(free, "proxy") + 4
+    assert late(free, "gold") < early(free, "gold") - 0.2                   # true quality falls
+    assert late(free, "entropy") < 0.05 * early(free, "entropy")            # collapse onto one text
+    assert late(free, "kl_mean") > 10 * TARGET                              # far from the reference
+    assert hacked(free)
+    assert {w.check for w in health_report(free.metrics)} & {"reward_up_entropy_down", "kl_spikes"}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_adaptive_controller_ends_near_its_target_without_a_hack(seed: int) -> None:
+    run = three_runs(seed)["adaptive"]
+    assert abs(late(run, "kl_mean") - TARGET) < 0.3 * TARGET
+    assert late(run, "exclaim_share") < 0.03
+    assert late(run, "gold") > early(run, "gold")
+    assert late(run, "ref_loglik") > early(run, "ref_loglik") - 0.1        # still fluent to π_ref
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name", ["β = 0.3", "adaptive"])
+def test_the_monitor_is_silent_exactly_when_a_penalised_run_did_not_hack(seed: int, name: str) -> None:
+    run = three_runs(seed)[name]
+    report = health_report(run.metrics)
+    assert bool(report) == hacked(run), [(w.check, w.step) for w in report]
+    if not hacked(run):
+        assert late(run, "gold") >= early(run, "gold") and max(run.metrics["kl_max"]) < 40
+
+
+def test_a_fixed_beta_can_be_too_small_on_some_seed() -> None:
+    """The lesson's honest caveat: β = 0.3 holds on most seeds, not on all of them (here, seed 0)."""
+    outcomes = {seed: hacked(three_runs(seed)["β = 0.3"]) for seed in SEEDS}
+    assert outcomes[0] and not any(outcomes[s] for s in SEEDS if s != 0)
+    caught = {w.check for w in health_report(three_runs(0)["β = 0.3"].metrics)}
+    assert "kl_spikes" in caught
