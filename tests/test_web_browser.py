@@ -228,15 +228,16 @@ def expected_readouts(lesson: int, state: dict[str, Any], page: Any = None) -> d
             out |= {f"reward_sum_{b}": r, f"total_{b}": r, f"kl_sum_{b}": k}
         return out
     if lesson == 4:
-        pi = tilted_policy(state["ref_probs"], state["rewards"], state["beta"])
-        expected, kl = kl_reward_frontier(state["ref_probs"], state["rewards"], [state["beta"]])
+        ref = np.array(state["ref_probs"]) / sum(state["ref_probs"])  # the state keeps 6 significant digits
+        pi = tilted_policy(ref, state["rewards"], state["beta"])
+        expected, kl = kl_reward_frontier(ref, state["rewards"], [state["beta"]])
         return {"beta": state["beta"], "kl": float(kl[0]), "expected_reward": float(expected[0]),
                 "expected_gold": float(pi @ torch.tensor(state["gold"], dtype=torch.float64)),
                 "top_prob": float(pi.max())}
     if lesson == 6:
         t = round(state["step"])
         return {f"{run['name']}:{key}": (run["metrics"][key][t]) for run in state["runs"]
-                for key in ("kl_mean", "kl_max", "proxy", "gold", "entropy", "distinct2", "beta")}
+                for key in ("kl_mean", "kl_max", "proxy", "gold", "entropy", "distinct2", "ref_loglik", "beta")}
     from kl_lessons.plant import KLPlant, simulate_control
 
     out = {"target": state["target"], "horizon": round(state["horizon"])}

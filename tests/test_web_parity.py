@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from kl_lessons import (
     kl_reward_frontier,
     tilted_policy,
 )
+from kl_lessons.toy_responses import make_toy_responses
 from kl_lessons.web_widgets import EXPLORERS, WEB_DIR
 
 from test_explorer_state import notebook_blocks
@@ -158,7 +160,7 @@ def test_lesson1_forecast_is_a_distribution(tmp_path: Path) -> None:
 def test_lesson2_estimators_match_kl_estimate(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     lp = (-rng.exponential(1.5, 200)).tolist()
-    ref = (np.array(lp) + rng.normal(0, 0.8, 200)).tolist()
+    ref = np.minimum(np.array(lp) + rng.normal(0, 0.8, 200), 0.0).tolist()  # log-probabilities stay ≤ 0
     ref[:3] = lp[:3]  # r = 1 exactly, where k3 is 0
     body = "return m.ESTIMATORS.map((e) => m.klEstimate(input.lp, input.ref, e));"
     out = run_node(tmp_path, 2, body, {"lp": lp, "ref": ref})
@@ -237,7 +239,7 @@ def _random_batch(seed: int) -> dict[str, Any]:
     mask[1] = [1, 0, 1, 0, 0, 1, 0]  # holes in the middle: the last valid token is still the last 1
     lp = -rng.exponential(1.0, (b, t))
     return {"scores": rng.normal(0, 1, b).tolist(), "logprobs": lp.tolist(),
-            "ref_logprobs": (lp + rng.normal(0, 0.7, (b, t))).tolist(), "mask": mask.tolist()}
+            "ref_logprobs": np.minimum(lp + rng.normal(0, 0.7, (b, t)), 0.0).tolist(), "mask": mask.tolist()}
 
 
 @pytest.mark.parametrize("batch", [default_model(3), _random_batch(3)], ids=["cafe", "random"])
@@ -257,10 +259,10 @@ def test_lesson3_shaped_rewards_match(tmp_path: Path, batch: dict[str, Any]) -> 
 
 # --------------------------------------------------------------------------- lesson 4
 def _frontier_fixtures() -> list[dict[str, Any]]:
-    toy = default_model(4)
+    toy = make_toy_responses()
     rng = np.random.default_rng(4)
     return [
-        {"ref": toy["ref_probs"], "r": toy["rewards"], "gold": toy["gold"]},
+        {"ref": toy.ref_probs.tolist(), "r": toy.proxy.tolist(), "gold": toy.gold.tolist()},
         {"ref": rng.dirichlet(np.ones(12)).tolist(), "r": rng.normal(0, 2, 12).tolist(),
          "gold": rng.normal(0, 1, 12).tolist()},
     ]
@@ -285,7 +287,7 @@ def test_lesson4_tilted_policy_and_frontier_match(tmp_path: Path, case: dict[str
 
 
 def test_lesson4_gold_matches_the_toy_sweep(tmp_path: Path) -> None:
-    from kl_lessons.toy_responses import beta_sweep, make_toy_responses
+    from kl_lessons.toy_responses import beta_sweep
 
     toy, betas = make_toy_responses(), [0.003, 0.03, 0.1, 0.3, 3.0]
     body = "return input.betas.map((b) => m.expectation(m.tiltedPolicy(input.ref, input.r, b), input.gold));"
@@ -387,22 +389,25 @@ def test_lesson6_helpers(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- the {anywidget} blocks
 def test_blocks_build_into_anywidget_nodes(tmp_path: Path) -> None:
-    # A project of its own (one probe page, the stand-in theme), so lessons in progress cannot interfere.
-    spec = importlib.util.spec_from_file_location("site_check", ROOT / "scripts" / "site_check.py")
-    site_check = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(site_check)
+    # A project of its own: one probe page holding exactly the lessons' figure cells, the book theme.
+    theme = ROOT.parent / "shared" / "book-theme"
+    if theme.is_dir():  # the prebuilt theme beside the repository: nothing to download
+        target = tmp_path / "_build" / "templates" / "site" / "myst" / "book-theme"
+        target.parent.mkdir(parents=True)
+        subprocess.run(["cp", "-r", "--no-preserve=mode", str(theme), str(target)], check=True)
     shutil.copytree(WEB_DIR, tmp_path / "kl_lessons" / "web", ignore=shutil.ignore_patterns("src"))
     (tmp_path / "notebooks").mkdir()
-    # Exactly the lessons' figure cells, each holding its explorer's directive.
     blocks = notebook_blocks()
-    cells = [cell for _, _, cell in blocks]
-    (tmp_path / "notebooks" / "probe.md").write_text("# Explorer probe\n\n" + "\n\n".join(cells) + "\n")
+    (tmp_path / "notebooks" / "probe.md").write_text("# Explorer probe\n\n" + "\n\n".join(c for _, _, c in blocks) + "\n")
     (tmp_path / "myst.yml").write_text(
         "version: 1\nproject:\n  title: Explorer probe\n  toc:\n    - file: notebooks/probe.md\n"
-        f"site:\n  template: {site_check.STAND_IN}\n"
+        "site:\n  template: book-theme\n"
     )
-    code, output, warnings = site_check.build(tmp_path)
-    assert code == 0 and not warnings, output
+    myst = shutil.which("myst") or str(Path(sys.executable).parent / "myst")
+    done = subprocess.run([myst, "build", "--site", "--strict"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "NO_COLOR": "1"})
+    output = done.stdout + done.stderr
+    assert done.returncode == 0 and not re.search(r"⚠️|⛔", output), output
     nodes = []
     for content in sorted((tmp_path / "_build" / "site" / "content").glob("*.json")):
         nodes += _find(json.loads(content.read_text()), "anywidget")

@@ -46,14 +46,14 @@ const ALL = "all runs";
 const PANELS = [
   { key: "kl_mean", title: "KL per text (batch mean)", unit: "nats, symlog", scale: "symlog" },
   { key: "proxy", title: "proxy reward (trained on)", unit: "points" },
-  { key: "gold", title: "gold score (never trained on)", unit: "score units" },
+  { key: "gold", title: "gold score (not trained on)", unit: "score units" },
   { key: "entropy", title: "policy entropy", unit: "nats/char" },
   { key: "distinct2", title: "distinct-2 of the batch", unit: "share" },
   { key: "beta", title: "β, the KL coefficient", unit: "points/nat" },
 ];
 const COLUMNS = [
   ["kl_mean", "KL mean (nats)"], ["kl_max", "KL max (nats)"], ["proxy", "proxy"], ["gold", "gold"],
-  ["entropy", "entropy (nats/char)"], ["distinct2", "distinct-2"], ["beta", "β"],
+  ["entropy", "entropy (nats/char)"], ["distinct2", "distinct-2"], ["ref_loglik", "log π_ref (nats/char)"], ["beta", "β"],
 ];
 const STYLES = [
   { colour: OKABE_ITO.vermillion, dash: "none", marker: "circle" },
@@ -84,7 +84,7 @@ function render({ model, el }) {
 
   const W = 720, H = 430;
   const { figure, desc } = makeFigure(root, W, H, `Lesson 6: ${names.join(", ")}, replayed step by step`, "");
-  const cols = 3, panelW = 185, panelH = 120, gapX = 55, left = 52, tops = [52, 245];
+  const cols = 3, panelW = 175, panelH = 120, gapX = 62, left = 52, tops = [52, 245];
   const xOf = (p) => linear(0, n - 1, left + p * (panelW + gapX), left + p * (panelW + gapX) + panelW);
   const cursors = [], markers = [];
   PANELS.forEach((panel, i) => {
@@ -96,9 +96,13 @@ function render({ model, el }) {
     const y = linear(lo - pad, hi + pad, bottom, top);
     svg(figure, "text", { x: (x0 + x1) / 2, y: top - 8, "text-anchor": "middle", class: "kl-title" }).textContent = panel.title;
     svg(figure, "text", { x: x0 - 40, y: (top + bottom) / 2, transform: `rotate(-90 ${x0 - 40} ${(top + bottom) / 2})`, "text-anchor": "middle" }).textContent = panel.unit;
-    const ticks = niceTicks(lo - pad, hi + pad, 4).filter((t) => t >= lo - pad && t <= hi + pad);
-    const label = panel.scale === "symlog" ? (t) => fmt(Math.sign(t) * (10 ** Math.abs(t) - 1), 0) : (t) => String(Number(t.toPrecision(3)));
-    makeAxis(figure, { orient: "left", at: x0, from: bottom, to: top, count: 8 }).update(ticks, y, label);
+    const inside = (t) => t >= lo - pad && t <= hi + pad;
+    // A symlog axis is labelled at 0, ±1, ±10, ±100 … in the data's own units.
+    const ticks = panel.scale === "symlog"
+      ? [0, 1, 10, 100, 1000, 10000].flatMap((v) => (v ? [-v, v] : [v])).map(symlog).filter(inside).sort((a, b) => a - b)
+      : niceTicks(lo - pad, hi + pad, 4).filter(inside);
+    const label = panel.scale === "symlog" ? (t) => String(Math.round(Math.sign(t) * (10 ** Math.abs(t) - 1))) : (t) => String(Number(t.toPrecision(3)));
+    makeAxis(figure, { orient: "left", at: x0, from: bottom, to: top, count: 10 }).update(ticks, y, label);
     makeAxis(figure, { orient: "bottom", at: bottom, from: x0, to: x1, count: 6 }).update(niceTicks(0, n - 1, 3), x, (t) => String(t));
     const lines = runs.map((run, r) => {
       const { colour, dash } = STYLES[r % STYLES.length];
