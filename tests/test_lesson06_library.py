@@ -245,3 +245,27 @@ def test_self_check_messages():
     assert "KL(π_ref‖π)" in check_full_kl(lambda p, r, v, t: _exact_text_kl(r, p, v, t))
     assert check_full_kl(lambda p, r, v, t: _exact_text_kl(p, r, v, t)[:2]).startswith("Not yet")
     assert check_full_kl(lambda p, r, v, t: 1 / 0).startswith("Not yet: your function raised ZeroDivisionError")
+
+
+def test_shout_threshold_check_recomputes_and_names_slips():
+    from kl_lessons.self_checks.lesson06 import check_shout_threshold
+
+    assert check_shout_threshold(1 / 8.4, -8.4).startswith("Correct")
+    assert "cost in nats" in check_shout_threshold(8.4, -8.4)
+    assert "bits" in check_shout_threshold(math.log(2) / 8.4, -8.4)
+    assert "sign" in check_shout_threshold(-1 / 8.4, -8.4)
+    for bad in (("x", -8.4), (float("nan"), -8.4), (10**400, -8.4), (0.1, 2.0)):
+        assert check_shout_threshold(*bad).startswith(("Please", "log π_ref"))
+
+
+def test_beta_step_limit_check_recomputes_and_names_slips():
+    from kl_lessons.self_checks.lesson06 import check_beta_step_limit
+
+    assert check_beta_step_limit(0.2 * 64 / 10_000).startswith("Correct")
+    assert check_beta_step_limit(0.2 * 256 / 20_000, batch_size=256, horizon=20_000).startswith("Correct")
+    assert "factor" in check_beta_step_limit(1.00128)
+    assert "percent" in check_beta_step_limit(0.128)
+    assert "512" in check_beta_step_limit(0.01024)
+    assert "clipped" in check_beta_step_limit(0.0064)
+    assert "64/horizon" in check_beta_step_limit(0.00002)
+    assert check_beta_step_limit(10**400).startswith("Please")

@@ -8,6 +8,7 @@ with far less noise, because each term already averages over the whole vocabular
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -58,3 +59,62 @@ def check_full_kl(fn: FullKLFn) -> str:
             "Sum the per-position KL over every position of the text."
         )
     return "Correct: the exact per-text KL, summed over positions by the chain rule."
+
+
+def _finite(x: object) -> float | None:
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def check_shout_threshold(beta: float, logp_bang: float) -> str:
+    """Check the back-of-envelope β below which shouting pays, from log π_ref("!" after "!").
+
+    Once the policy writes "!" with probability near 1, each extra "!" earns 1 proxy point
+    and costs β·(0 − log π_ref) in KL, so shouting pays while β < −1/log π_ref.
+    Returns a message; never raises for a wrong answer.
+    """
+    b, lp = _finite(beta), _finite(logp_bang)
+    if b is None or lp is None:
+        return "Please pass two finite numbers: your threshold β and the log π_ref you measured (in nats, < 0)."
+    if lp >= 0:
+        return "log π_ref of a character is a log-probability: it is negative. Pass the value the cell printed."
+    expected = -1.0 / lp
+    if math.isclose(b, expected, rel_tol=0.02):
+        return (f"Correct: shouting pays while β < 1/{-lp:.2f} = {expected:.3f}. That is lesson 4's tilt "
+                "π_ref·exp(r/β) read one token at a time.")
+    if math.isclose(b, -lp, rel_tol=0.02):
+        return "Not yet: that is the cost in nats. The threshold is where β·cost equals the 1 point earned."
+    if math.isclose(b, -1.0 / (lp / math.log(2)), rel_tol=0.02):
+        return "Not yet: you converted to bits. The KL penalty is β times nats: keep log π_ref in nats."
+    if math.isclose(b, 1.0 / lp, rel_tol=0.02):
+        return "Not yet: mind the sign. The cost −log π_ref is positive, so the threshold β is positive."
+    return f"Not yet: set 1 point earned equal to β·(0 − log π_ref) and solve for β (log π_ref = {lp:.2f})."
+
+
+def check_beta_step_limit(answer: float, batch_size: int = 64, horizon: int = 10_000) -> str:
+    """Check the largest fractional change of β in one step of the proportional controller.
+
+    β ← β·(1 + e·n/horizon) with e clipped to [−0.2, 0.2] and n the texts per step, so β moves by
+    at most 0.2·n/horizon per step. Returns a message; never raises for a wrong answer.
+    """
+    a = _finite(answer)
+    if a is None:
+        return "Please pass one finite number: the largest fractional change of β in one step (e.g. 0.01 for 1 %)."
+    expected = 0.2 * batch_size / horizon
+    if math.isclose(a, expected, rel_tol=1e-3):
+        return (f"Correct: at most ±{expected:.5f} per step, so 150 steps move β by at most a factor "
+                f"{(1 + expected) ** 150:.3f} either way.")
+    if math.isclose(a, 1 + expected, rel_tol=1e-6):
+        return f"Almost: that is the factor 1 + {expected:.5f}. The change itself is the part after the 1."
+    if math.isclose(a, 100 * expected, rel_tol=1e-3):
+        return "Almost: that is the change in percent. Give it as a fraction (1 % = 0.01)."
+    if math.isclose(a, 0.2 * 512 / horizon, rel_tol=1e-3):
+        return "Not yet: 512 was Ziegler et al.'s batch size. This run feeds the controller 64 texts per step."
+    if math.isclose(a, batch_size / horizon, rel_tol=1e-3):
+        return "Not yet: the error e is clipped to [−0.2, 0.2] before it is scaled, so the bound has a 0.2 in it."
+    if math.isclose(a, 0.2 / horizon, rel_tol=1e-3):
+        return "Not yet: one update counts n_steps = 64 texts, so the clipped error is scaled by 64/horizon."
+    return "Not yet: write the update β ← β·(1 + e·n/horizon) and put in the largest allowed error e."
