@@ -1,0 +1,401 @@
+"""The published site, built as the deploy workflow builds it and read in Chromium as a learner reads it.
+
+One build per test session (module fixture): ``myst build --html --strict`` with the real book theme and
+``BASE_URL=/kl-lessons`` (``scripts/site_check.py``), served from 127.0.0.1 under that sub-path, so a link
+or asset that forgets the prefix answers 404. Then, at a laptop width (1366×900) and a phone width
+(390×844), every page is opened in headless Chromium and checked:
+
+- no page error, and no failed load except the theme's own CDN stylesheets (KaTeX 0.15.2's is served from
+  the shared copy beside the repository, so math is laid out as an online reader sees it);
+- no "kernel connection is required" box;
+- each lesson's live figure redraws when its first slider moves with the keyboard;
+- no display equation, widget or page wider than its column (nothing cut off, no sideways scroll);
+- every figure image has alt text, every exercise's solution is closed, no two references read the same;
+- every internal link and every download (each lesson's ``.ipynb``) answers 200 under the sub-path.
+
+Screenshots of every page at both widths go to a folder whose path is printed (``pytest -s``); look at
+them. Debian's ``/usr/bin/chromium`` through Playwright; no browser is downloaded. Without Chromium, or
+without the theme and no way to download it, the tests skip (on CI, where both exist, they fail).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import importlib.util
+import json
+import os
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("site_check", ROOT / "scripts" / "site_check.py")
+site_check = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(site_check)
+
+BASE = site_check.BASE_URL
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run"]
+WIDTHS = {"laptop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+#: The stylesheet the theme loads from a CDN, and the same files beside the repository.
+KATEX_CDN = "https://cdn.jsdelivr.net/npm/katex@0.15.2/dist/"
+KATEX_DIR = ROOT.parent / "shared" / "katex" / "dist"
+#: Other assets the theme itself links from CDNs (unreachable here; an online reader gets them).
+THEME_CDN = ("https://cdn.jsdelivr.net/npm/jupyter-matplotlib@", "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/")
+WAIT_MS = 30_000
+
+
+def _on_ci() -> bool:
+    return os.environ.get("CI") == "true"
+
+
+# --------------------------------------------------------------------------- the build, served
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    where = tmp_path_factory.mktemp("site_html")
+    start = time.perf_counter()
+    code, output, warnings = site_check.build(site_check.stage(where))
+    seconds = time.perf_counter() - start
+    reason = site_check.theme_missing_reason(output) if code else None
+    if reason:
+        (pytest.fail if _on_ci() else pytest.skip)(reason)
+    print(f"\nsite built with the book theme in {seconds:.1f} s (BASE_URL={BASE})")
+    return {"dir": where / "_build", "code": code, "output": output, "warnings": warnings, "seconds": seconds}
+
+
+class _SubPath(http.server.SimpleHTTPRequestHandler):
+    """Serves the built site under BASE only, as GitHub Pages serves a project site."""
+
+    def translate_path(self, path: str) -> str:
+        route = urlsplit(path).path
+        if route != BASE and not route.startswith(BASE + "/"):
+            return str(Path(self.directory) / "\0outside-the-sub-path")
+        return super().translate_path(path[len(BASE):] or "/")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(built: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    assert built["code"] == 0, built["output"]
+    html = built["dir"] / "html"
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_SubPath, directory=str(html)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_port}"
+    project = json.loads((html / "config.json").read_text())["projects"][0]
+    pages = [{"slug": "", "location": "/index.md"}]
+    for page in project["pages"]:
+        if page.get("slug"):
+            data = json.loads((html / f"{page['slug']}.json").read_text())
+            pages.append({"slug": page["slug"], "location": data.get("location", "")})
+    yield {"origin": origin, "base": origin + BASE, "html": html, "pages": pages}
+    server.shutdown()
+    server.server_close()
+
+
+def _content(built: dict[str, Any]) -> dict[str, dict]:
+    """location (e.g. /notebooks/01_x.ipynb) → the page's built JSON."""
+    pages = [json.loads(p.read_text()) for p in (built["dir"] / "site" / "content").glob("*.json")]
+    return {p.get("location", ""): p for p in pages}
+
+
+def _node_types(node: dict, counts: Counter) -> Counter:
+    counts[node.get("type")] += 1
+    for child in node.get("children", []):
+        _node_types(child, counts)
+    return counts
+
+
+def _source_counts(notebook: Path) -> Counter:
+    cells = json.loads(notebook.read_text())["cells"]
+    markdown = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    return Counter(
+        exercise=len(re.findall(r"^`{3,}\{exercise\}", markdown, re.M)),
+        solution=len(re.findall(r"^`{3,}\{solution\}", markdown, re.M)),
+        figure=len(re.findall(r"^#\| label: fig-", code, re.M)),
+    )
+
+
+LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+# --------------------------------------------------------------------------- the build itself
+def test_site_builds_with_the_book_theme_and_no_warning(built: dict[str, Any]) -> None:
+    # `--strict` alone exits 0 on an unresolved citation or label, so read the output too.
+    assert built["code"] == 0, built["output"]
+    assert not built["warnings"], "the site build warned:\n" + "\n".join(built["warnings"])
+    assert (built["dir"] / "html" / "index.html").exists()
+
+
+def test_every_exercise_solution_and_figure_renders(built: dict[str, Any]) -> None:
+    # A malformed directive can fall back to a plain code block without any warning.
+    content = _content(built)
+    for notebook in LESSONS:
+        location = f"/notebooks/{notebook.name}"
+        assert location in content, f"{location} was not built"
+        expected = _source_counts(notebook)
+        found = _node_types(content[location]["mdast"], Counter())
+        assert found["exercise"] == expected["exercise"], location
+        assert found["solution"] == expected["solution"], location
+        assert found["container"] >= expected["figure"], location
+
+
+def test_every_lesson_carries_a_kernel_free_live_figure(built: dict[str, Any]) -> None:
+    # The static site runs no kernel; each lesson's explorer must also exist as an {anywidget}.
+    content = _content(built)
+    missing = [nb.name for nb in LESSONS if _node_types(content[f"/notebooks/{nb.name}"]["mdast"], Counter())["anywidget"] < 1]
+    assert not missing, f"lessons without an {{anywidget}} figure: {missing}"
+
+
+def test_lessons_are_downloadable_and_no_live_kernel_band(built: dict[str, Any]) -> None:
+    content = _content(built)
+    for notebook in LESSONS:
+        exports = content[f"/notebooks/{notebook.name}"]["frontmatter"].get("exports", [])
+        assert any(e.get("format") == "ipynb" for e in exports), f"{notebook.name} has no .ipynb download"
+    project = json.loads((built["dir"] / "site" / "config.json").read_text())["projects"][0]
+    # `jupyter: true` (thebe) adds a blank band with a connect button under every notebook's authors.
+    assert not project.get("thebe"), "thebe is on: the static pages would show an empty live-kernel band"
+
+
+# --------------------------------------------------------------------------- in the browser
+@pytest.fixture(scope="module")
+def browser(site: dict[str, Any]) -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)"
+        (pytest.fail if _on_ci() else pytest.skip)(reason)
+    if not KATEX_DIR.is_dir():
+        (pytest.fail if _on_ci() else pytest.skip)(f"no KaTeX 0.15.2 at {KATEX_DIR.parent.parent.name}/katex/dist")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = Path(os.environ.get("SITE_SCREENSHOTS") or tmp_path_factory.mktemp("site-screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"\nsite screenshots: {folder}")
+    return folder
+
+
+# Scroll down the whole page in steps (the theme renders {anywidget} figures as they come into view).
+SCROLL_THROUGH = """async () => {
+  for (let y = 0; y < document.documentElement.scrollHeight; y += window.innerHeight * 0.8) {
+    window.scrollTo(0, y); await new Promise((r) => setTimeout(r, 40));
+  }
+  window.scrollTo(0, 0);
+}"""
+
+# Everything the walk reads from one page, at the current width.
+INSPECT = r"""() => {
+  const text = (el) => (el.textContent || "").replace(/\s+/g, " ").trim();
+  const doc = document.documentElement;
+  const out = { sideways: doc.scrollWidth - doc.clientWidth, wideMath: [], wideWidgets: [], noAlt: [],
+                openSolutions: [], solutions: 0, refs: [], cites: [], links: [] };
+  // Display math: the theme puts each equation in a horizontally scrolling box beside its number.
+  for (const eq of document.querySelectorAll(".katex-display")) {
+    const box = eq.parentElement;
+    if (box.scrollWidth > box.clientWidth + 1) {
+      const row = box.parentElement;
+      out.wideMath.push({ id: row.id, number: text(row).match(/\((\d+)\)\s*$/)?.[1] || "",
+                          over: box.scrollWidth - box.clientWidth, tex: text(eq.querySelector("annotation") || eq).slice(0, 90) });
+    }
+  }
+  for (const w of document.querySelectorAll(".myst-anywidget")) {
+    const column = w.closest("figure") || w.parentElement;
+    const inner = w.shadowRoot ? w.shadowRoot.firstElementChild : w.firstElementChild;
+    const over = Math.max(w.getBoundingClientRect().width - column.clientWidth,
+                          inner ? inner.scrollWidth - inner.clientWidth : 0, w.scrollWidth - w.clientWidth);
+    if (over > 1) out.wideWidgets.push({ id: w.closest("[id]")?.id, over });
+  }
+  for (const img of document.querySelectorAll("article img")) {
+    if (!(img.getAttribute("alt") || "").trim()) out.noAlt.push(img.getAttribute("src"));
+  }
+  for (const d of document.querySelectorAll("article details.myst-exercise")) {
+    out.solutions += 1;
+    if (d.open) out.openSolutions.push(text(d.querySelector("summary")).slice(0, 80));
+  }
+  for (const li of document.querySelectorAll(".myst-bibliography-item")) out.refs.push(text(li));
+  for (const c of document.querySelectorAll("cite")) {
+    const a = c.querySelector("a"); out.cites.push({ text: text(c), href: a ? a.getAttribute("href") : "" });
+  }
+  for (const a of document.querySelectorAll("a[href]")) out.links.push(a.href);
+  out.kernelBox = /kernel connection is required/i.test(document.body.innerText);
+  return out;
+}"""
+
+# The live figure's picture: the largest svg/canvas/img inside the widget (not its sliders or readouts).
+MARK_PICTURE = """(host) => {
+  const root = host.shadowRoot || host;
+  let best = null, area = 0;
+  for (const el of root.querySelectorAll("svg, canvas, img")) {
+    if (el.parentElement && el.parentElement.closest("svg")) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width * r.height > area) { area = r.width * r.height; best = el; }
+  }
+  if (!best) return false;
+  root.querySelectorAll("[data-walk-picture]").forEach((e) => e.removeAttribute("data-walk-picture"));
+  best.setAttribute("data-walk-picture", "1");
+  return true;
+}"""
+
+
+def _route_cdn(external: list[str], origin: str):
+    def handle(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(KATEX_CDN):
+            path = (KATEX_DIR / urlsplit(url).path.split("/dist/", 1)[1]).resolve()
+            if KATEX_DIR.resolve() in path.parents and path.is_file():
+                return route.fulfill(path=str(path))
+        if url.startswith(origin) or url.startswith("data:") or url.startswith("blob:"):
+            return route.continue_()
+        external.append(url)
+        return route.abort()
+
+    return handle
+
+
+def _move_live_figure(page: Any) -> str | None:
+    """Move the first slider of the page's first live figure with the keyboard; None if the picture changed."""
+    host = page.locator(".myst-anywidget").first
+    if host.count() == 0:
+        return "no live figure ({anywidget}) on the page"
+    host.scroll_into_view_if_needed()
+    slider = host.locator("input[type=range]").first
+    try:
+        slider.wait_for(state="visible", timeout=WAIT_MS)
+    except Exception:  # noqa: BLE001 - report, do not crash the walk
+        return "the live figure shows no slider"
+    if not host.evaluate(MARK_PICTURE):
+        return "the live figure has no picture (svg, canvas or img)"
+    picture = host.locator("[data-walk-picture]")
+    before = picture.screenshot()
+    value = slider.input_value()
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    if slider.input_value() == value:  # already at its maximum
+        page.keyboard.press("ArrowLeft")
+    if slider.input_value() == value:
+        return "the first slider did not move with the arrow keys"
+    page.wait_for_timeout(150)
+    if picture.screenshot() == before:
+        return f"the picture did not change when the slider moved ({value} → {slider.input_value()})"
+    return None
+
+
+def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple[list[str], set[str]]:
+    problems: list[str] = []
+    links: set[str] = set()
+    context = browser.new_context(viewport=WIDTHS[width])
+    try:
+        for info in site["pages"]:
+            url = f"{site['base']}/{info['slug']}"
+            name = info["slug"] or "index"
+            page = context.new_page()
+            errors: list[str] = []
+            external: list[str] = []
+            failed: list[str] = []
+            page.on("pageerror", lambda err, errors=errors: errors.append(str(err)))
+            # Loads from the site itself that failed or answered an error (the CDN ones are aborted above).
+            page.on("requestfailed", lambda req, failed=failed: failed.append(req.url) if req.url.startswith(
+                site["origin"]) else None)
+            page.on("response", lambda r, failed=failed: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+            page.route("**/*", _route_cdn(external, site["origin"]))
+            response = page.goto(url, wait_until="networkidle")
+            where = f"[{width}] /{info['slug']}"
+            if response is None or response.status != 200:
+                problems.append(f"{where}: the page answered {response and response.status}")
+            page.evaluate(SCROLL_THROUGH)
+            page.wait_for_load_state("networkidle")
+            found = page.evaluate(INSPECT)
+            if info["location"].endswith(".ipynb"):
+                trouble = _move_live_figure(page)
+                if trouble:
+                    problems.append(f"{where}: {trouble}")
+            page.evaluate("() => window.scrollTo(0, 0)")
+            page.screenshot(path=str(folder / f"{width}-{name}.png"), full_page=True)
+
+            problems += [f"{where}: page error: {e}" for e in errors]
+            problems += [f"{where}: failed load: {u}" for u in failed]
+            problems += [f"{where}: load from outside the theme's CDN assets: {u}"
+                         for u in external if not u.startswith(THEME_CDN)]
+            if found["kernelBox"]:
+                problems.append(f"{where}: shows a 'kernel connection is required' box")
+            if found["sideways"] > 1:
+                problems.append(f"{where}: the page scrolls sideways by {found['sideways']} px")
+            problems += [f"{where}: equation ({m['number']}) #{m['id']} is {m['over']} px wider than its column: "
+                         f"{m['tex']}" for m in found["wideMath"]]
+            problems += [f"{where}: widget #{w['id']} is {w['over']:.0f} px wider than its column"
+                         for w in found["wideWidgets"]]
+            problems += [f"{where}: image without alt text: {src}" for src in found["noAlt"]]
+            problems += [f"{where}: solution open by default: {s}" for s in found["openSolutions"]]
+            if info["location"].endswith(".ipynb"):
+                expected = _source_counts(ROOT / info["location"].lstrip("/"))["solution"]
+                if found["solutions"] != expected:
+                    problems.append(f"{where}: {found['solutions']} solution dropdowns, the notebook has {expected}")
+            problems += [f"{where}: two references read the same: {r}"
+                         for r, n in Counter(found["refs"]).items() if n > 1]
+            heads = Counter(re.split(r"\)\.", r, maxsplit=1)[0] + ")" for r in found["refs"])
+            problems += [f"{where}: two references start with the same authors and year: {h}"
+                         for h, n in heads.items() if n > 1]
+            targets: dict[str, set[str]] = {}
+            for cite in found["cites"]:
+                targets.setdefault(cite["text"], set()).add(cite["href"])
+            problems += [f"{where}: the citation '{t}' stands for {len(h)} different sources"
+                         for t, h in targets.items() if len(h) > 1]
+            links |= {link.split("#")[0] for link in found["links"] if link.startswith(site["origin"])}
+            page.close()
+    finally:
+        context.close()
+    return problems, links
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            answer.read()
+            return answer.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_a_learner_walks_every_page(browser: Any, site: dict[str, Any], screenshots: Path, width: str) -> None:
+    start = time.perf_counter()
+    problems, links = _walk(browser, site, width, screenshots)
+    # Every internal link, followed as a learner would (a link that lost the sub-path answers 404).
+    bad = {link: code for link in sorted(links) if (code := _status(link)) != 200}
+    problems += [f"[{width}] internal link answers {code}: {link}" for link, code in bad.items()]
+    print(f"\n{width}: walked {len(site['pages'])} pages and {len(links)} internal links in "
+          f"{time.perf_counter() - start:.1f} s; screenshots in {screenshots}")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_download_resolves_under_the_sub_path(site: dict[str, Any]) -> None:
+    # The pages' JSON as the browser fetches it (the download menu is built from it).
+    by_location = {p["location"]: p["slug"] for p in site["pages"]}
+    for notebook in LESSONS:
+        slug = by_location[f"/notebooks/{notebook.name}"]
+        data = json.loads((site["html"] / f"{slug}.json").read_text())
+        (ipynb,) = [e for e in data["frontmatter"].get("exports", []) if e.get("format") == "ipynb"]
+        assert ipynb["url"].startswith(BASE + "/"), f"{notebook.name}: download link {ipynb['url']} lacks {BASE}"
+        with urllib.request.urlopen(urljoin(site["origin"], ipynb["url"]), timeout=30) as answer:
+            assert answer.status == 200
+            downloaded = json.loads(answer.read())
+        source = json.loads(notebook.read_text())
+        assert len(downloaded["cells"]) == len(source["cells"]), f"{notebook.name}: the download is another notebook"
