@@ -211,8 +211,8 @@ def follow_recipe(
     beta: float,
     recipe: str,
     *,
-    steps: int = 300,
-    lr: float = 2.0,
+    steps: int = 200,
+    lr: float = 3.0,
 ) -> torch.Tensor:
     """Train from π = π_ref along ∇E[r] − β·(the recipe's on-policy expected gradient); return the logits.
 
@@ -225,10 +225,17 @@ def follow_recipe(
     if isinstance(steps, bool) or int(steps) != steps or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     ref = check_logits(ref_logits, space, "ref_logits").detach()
+    pick = lambda table: torch.log_softmax(table, -1)[space.prefix_index, space.sequences]  # noqa: E731
+    lr_tokens = pick(ref)
     theta = ref.clone()
     for _ in range(int(steps)):
-        update = reward_gradient(theta, space, r) - b * expected_gradient(theta, ref, space, recipe)
-        theta = theta + rate * update / prefix_probs(theta, space).clamp_min(1e-12).unsqueeze(-1)
+        live = theta.clone().requires_grad_(True)
+        lp = pick(live)
+        probs = lp.sum(-1).exp()
+        # One backward pass: β·Σ_y sg(π(y))·s(y) − Σ_y π(y)·r(y) gives β·E[g] − ∇E[r] (the sampling is not differentiated).
+        objective = b * (probs.detach() * _surrogates(lp, lp.detach(), lr_tokens, recipe)).sum() - probs @ r
+        (grad,) = torch.autograd.grad(objective, live)
+        theta = theta - rate * grad / prefix_probs(theta, space).clamp_min(1e-12).unsqueeze(-1)
     return theta
 
 
