@@ -175,8 +175,6 @@ def browser(site: dict[str, Any]) -> Iterator[Any]:
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)"
         (pytest.fail if _on_ci() else pytest.skip)(reason)
-    if not KATEX_DIR.is_dir():
-        (pytest.fail if _on_ci() else pytest.skip)(f"no KaTeX 0.15.2 at {KATEX_DIR.parent.parent.name}/katex/dist")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -258,6 +256,8 @@ MARK_PICTURE = """(host) => {
 def _route_cdn(external: list[str], origin: str):
     def handle(route: Any) -> None:
         url = route.request.url
+        if url.startswith(KATEX_CDN) and not KATEX_DIR.is_dir():
+            return route.continue_()  # no local copy (e.g. a hosted CI runner): the CDN itself
         if url.startswith(KATEX_CDN):
             path = (KATEX_DIR / urlsplit(url).path.split("/dist/", 1)[1]).resolve()
             if KATEX_DIR.resolve() in path.parents and path.is_file():
