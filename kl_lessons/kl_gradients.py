@@ -252,6 +252,14 @@ def _round(value: Any, digits: int = 6) -> Any:
     return value
 
 
+def _chain(space: SequenceSpace, prefix: int) -> list[int]:
+    chain = []
+    while prefix > 0:
+        chain.append(prefix)
+        prefix = int(space.parent[prefix])
+    return chain[::-1]
+
+
 def explorer_state(
     drifts: Any = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5),
     betas: Any = (0.01, 0.04, 0.1, 0.3, 1.0),
@@ -273,7 +281,9 @@ def explorer_state(
         ``kl_to_old`` and ``kl_to_ref`` (nats); ``exact`` (∇KL(π‖π_ref)) and ``reward_grad``
         (∇E[r]), each flattened (P·V); ``expected[recipe][mode][drift]`` flattened; and
         ``metrics[recipe][mode]`` with ``rel_error`` and ``cosine`` of the whole update
-        ∇E[r] − β·g against ∇E[r] − β·∇KL, as [β][drift] lists. Floats have 6 significant digits.
+        ∇E[r] − β·g against ∇E[r] − β·∇KL, as [β][drift] lists. The explorer's controls start at
+        ``recipe`` = "k3_loss", ``mode`` = "off", ``beta`` = 0.04 (GRPO's) and the middle ``drift``;
+        ``tokens`` and ``prefixes`` name the logits' rows. Floats have 6 significant digits.
     """
     toy = jackpot_toy(vocab_size, length, seed)
     space, ref, old, rewards = toy.space, toy.ref, toy.old, toy.rewards
@@ -283,7 +293,12 @@ def explorer_state(
         raise ValueError("drifts must all be >= 0")
     if bool((b <= 0).any()):
         raise ValueError("betas must all be > 0")
-    state: dict[str, Any] = {"recipes": list(RECIPES), "labels": list(RECIPES.values()), "modes": ["on", "off"],
+    prefixes = ["∅"] + [
+        "".join(toy.tokens[int(space.last_token[q])] for q in _chain(space, p)) for p in range(1, space.num_prefixes)
+    ]
+    state: dict[str, Any] = {"recipe": "k3_loss", "mode": "off", "beta": 0.04, "drift": float(d[len(d) // 2]),
+                             "tokens": list(toy.tokens), "prefixes": prefixes,
+                             "recipes": list(RECIPES), "labels": list(RECIPES.values()), "modes": ["on", "off"],
                              "drifts": d.tolist(), "betas": b.tolist(), "kl_to_old": [], "kl_to_ref": [],
                              "exact": [], "reward_grad": [], "expected": {r: {"on": [], "off": []} for r in RECIPES},
                              "metrics": {r: {m: {"rel_error": [], "cosine": []} for m in ("on", "off")} for r in RECIPES}}
