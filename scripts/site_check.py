@@ -32,7 +32,7 @@ THEME_DIR = Path("_build") / "templates" / "site" / "myst" / "book-theme"
 #: The sub-path the site is served from on GitHub Pages (https://<owner>.github.io/kl-lessons/).
 BASE_URL = "/kl-lessons"
 #: Everything the site reads: its config, pages, bibliography, favicon, notebooks and widget modules.
-CONTENT = ["myst.yml", "index.md", "cheatsheet.md", "references.bib", "favicon.svg", "notebooks", "kl_lessons/web"]
+CONTENT = ["myst.yml", "index.md", "cheatsheet.md", "references.bib", "favicon.svg", "site.css", "notebooks", "kl_lessons/web"]
 WARNING = re.compile(r"⚠️|⛔|\berror\b", re.IGNORECASE)
 #: Lines of the theme's own local server while it renders the pages (request log, banner).
 SERVER_LINE = re.compile(r"^\s*(💌\s*)?(GET|HEAD)\s+/|Update available|Run `pip install -U mystmd`")
