@@ -85,8 +85,8 @@ def in_range(
     return v
 
 
-def count(x: Any, name: str, minimum: int = 1, maximum: int | None = None) -> int:
-    """Return ``x`` as an int in [``minimum``, ``maximum``].
+def count(x: Any, name: str, minimum: int = 1, maximum: int | None = MAX_SEED) -> int:
+    """Return ``x`` as an int in [``minimum``, ``maximum``] (by default at most 2**63 − 1, torch's int64).
 
     Ints, numpy integers, one-element integer tensors and floats with no
     fractional part (``512.0``) are accepted; ``2.5``, booleans and strings are not.
@@ -105,9 +105,11 @@ def count(x: Any, name: str, minimum: int = 1, maximum: int | None = None) -> in
         if not math.isfinite(f) or f != math.floor(f):
             raise ValueError(f"{name} must be a whole number, got {x!r}")
         v = int(f)
-    if v < minimum or (maximum is not None and v > maximum):
-        bound = f"in [{minimum}, {maximum}]" if maximum is not None else f">= {minimum}"
-        raise ValueError(f"{name} must be an integer {bound}, got {x!r}")
+    if v < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {x!r}")
+    if maximum is not None and v > maximum:
+        shown = repr(x) if len(repr(x)) <= 30 else f"an integer of {len(str(v))} digits"
+        raise ValueError(f"{name} must be an integer <= {maximum}, got {shown}")
     return v
 
 
@@ -278,6 +280,8 @@ def as_series(values: Any, name: str, *, allow_nonfinite: bool = False) -> np.nd
         raw = np.asarray(values)
         if raw.dtype.kind in "USVMmc":
             raise TypeError(raw.dtype)
+        if raw.dtype.kind == "O" and any(v is None or isinstance(v, (str, bytes)) for v in raw.flat):
+            raise TypeError("None or text among the values")
         x = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError, OverflowError, RuntimeError) as err:
         raise ValueError(f"{name} must be a sequence of numbers") from err

@@ -25,7 +25,7 @@ import torch
 
 from ._validate import as_probs, as_tensor, check_finite_result, count, positive, seed as as_seed
 from .estimators import check_estimator, kl_estimate
-from .sampling import weighted_estimate
+from .sampling import _weighted_estimate
 from .types import ArrayLike
 
 #: Where the KL estimate enters training: the reward (score function) or the loss (differentiated directly).
@@ -103,10 +103,10 @@ def _expected_gradient(theta: torch.Tensor, log_ref: torch.Tensor, placement: st
     pi, log_pi = logp.detach().exp(), logp.detach()
     if placement == "reward":  # Σ π·k held constant, times ∇log π
         with torch.no_grad():
-            weight = weighted_estimate(pi, log_pi, log_ref, estimator, log_weights=log_pi)
+            weight = _weighted_estimate(pi, log_pi, log_ref, estimator, log_weights=log_pi)
         surrogate = (weight * logp).sum()
     else:  # Σ π·∇k: differentiate k through log π with the weight π held constant
-        surrogate = weighted_estimate(pi, logp, log_ref, estimator, log_weights=log_pi).sum()
+        surrogate = _weighted_estimate(pi, logp, log_ref, estimator, log_weights=log_pi).sum()
     (grad,) = torch.autograd.grad(surrogate, theta)
     return check_finite_result(grad, f"the expected {estimator}-in-the-{placement} gradient")
 

@@ -96,13 +96,22 @@ def gaussian_log_probs(grid: torch.Tensor, mean: torch.Tensor | float, std: torc
         Log-probabilities that sum (after exp) to one over the grid.
     """
     g = _check_grid(grid)
-    if not isinstance(mean, torch.Tensor):
-        mean = finite(mean, "mean")
-    if not isinstance(std, torch.Tensor):
-        std = positive(std, "std")
+    mean, std = _param(mean, "mean"), _param(std, "std", positive_only=True)
     z = (g - mean) / std
     # log_softmax normalises over the grid in log space, so far tails never underflow to log 0.
     return torch.log_softmax(-0.5 * z * z, dim=-1)
+
+
+def _param(x: torch.Tensor | float, name: str, *, positive_only: bool = False) -> torch.Tensor | float:
+    """A Gaussian parameter: a float, or a one-element real tensor (kept, so autograd flows through it)."""
+    if not isinstance(x, torch.Tensor) or x.requires_grad is False:
+        return positive(x, name) if positive_only else finite(x, name)
+    if x.numel() != 1 or not x.is_floating_point():
+        raise ValueError(f"{name} must be one real number, got a tensor of shape {tuple(x.shape)} ({x.dtype})")
+    v = float(x.detach())
+    if not math.isfinite(v) or (positive_only and v <= 0):
+        raise ValueError(f"{name} must be finite{' and > 0' if positive_only else ''}, got {v}")
+    return x.reshape(())
 
 
 def mixture_log_probs(

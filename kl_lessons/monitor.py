@@ -71,6 +71,8 @@ def nonfinite(values: Sequence[float], name: str = "values") -> HealthWarning | 
     A NaN KL reading usually means a log-probability of −inf somewhere (a token the
     reference gives zero probability) or a division by an empty mask.
     """
+    if not isinstance(name, str):
+        raise ValueError(f"name must be a string (the series' label), got {name!r}")
     x = metric_series(values, name, allow_nonfinite=True)
     bad = np.flatnonzero(~np.isfinite(x))
     if bad.size == 0:

@@ -300,6 +300,8 @@ def simulate_control(
         number(faults[step], f"faults[{step!r}]")  # NaN and inf are the point of a fault; other types are not
     faults = {int(step): value for step, value in faults.items()}
     scale = positive(reading_scale, "reading_scale")
+    if not isinstance(skip_invalid, (bool, np.bool_)):
+        raise ValueError(f"skip_invalid must be True or False, got {skip_invalid!r}")
     out = {key: np.empty(n) for key in ("beta", "kl_true", "kl_measured", "kl_fed", "target")}
     out["rejected"] = np.zeros(n, dtype=bool)
     for t in range(n):

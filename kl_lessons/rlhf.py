@@ -13,16 +13,18 @@ TRL's ``objective/kl``), in nats; entropies and log-likelihoods are per characte
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
 import torch
 from tqdm.auto import tqdm
 
+from ._validate import count, positive, seed as as_seed
 from .estimators import check_estimator
 from .reward_models import CharTrigramJudge, gold_reward, proxy_reward
 from .shaped_reward import kl_penalized_rewards
-from .tinylm import CharVocab, TinyLM, sample, score
+from .tinylm import MAX_BATCH, MAX_LENGTH, CharVocab, TinyLM, _check_model, sample, score
 
 #: The per-step metrics every run records: batch-mean and batch-max KL per text (nats), the proxy mean (twice:
 #: ``reward_mean`` is the name the health checks read), the gold mean, the policy's entropy per character
@@ -49,8 +51,9 @@ def distinct_n(texts: Sequence[str], n: int = 2) -> float:
     would score 1.0, the most diverse batch possible. Texts with no words are skipped;
     a batch with none scores 0.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    n = count(n, "n", maximum=10**6)
+    if isinstance(texts, (str, bytes)) or not all(isinstance(t, str) for t in texts):
+        raise ValueError("texts must be a list of strings")
     grams = []
     for text in texts:
         words = text.split()
@@ -129,11 +132,23 @@ def train(
     RLHFRun
     """
     check_estimator(estimator)
-    for name, value in (("steps", steps), ("batch_size", batch_size), ("length", length), ("n_samples", n_samples)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
+    _check_model(reference, vocab, "reference")
+    if not (hasattr(controller, "value") and callable(getattr(controller, "update", None))):
+        raise ValueError(f"controller must have .value and .update(current, n_steps), got {type(controller).__name__}")
+    positive(controller.value, "controller.value", allow_zero=True)
+    if not isinstance(judge, CharTrigramJudge):
+        raise ValueError(f"judge must be a CharTrigramJudge, got {type(judge).__name__}")
+    if not callable(reward_fn):
+        raise ValueError(f"reward_fn must be callable (texts -> scores), got {type(reward_fn).__name__}")
+    steps = count(steps, "steps", maximum=10**7)
+    batch_size = count(batch_size, "batch_size", maximum=MAX_BATCH)
+    length = count(length, "length", maximum=MAX_LENGTH)
+    n_samples = count(n_samples, "n_samples")
+    lr = positive(lr, "lr")
+    seed = as_seed(seed)
+    if isinstance(sample_at, (str, bytes)) or not hasattr(sample_at, "__iter__"):
+        raise ValueError(f"sample_at must be a sequence of steps, got {sample_at!r}")
+    sample_at = {count(s, "sample_at", minimum=0) for s in sample_at}
     # The caller's model is left untouched: a frozen copy is the reference, a trainable copy the policy.
     frozen = copy.deepcopy(reference).eval().requires_grad_(False)
     policy = copy.deepcopy(reference).train().requires_grad_(True)
@@ -150,12 +165,14 @@ def train(
         # Policy and reference are scored by the same function, as PPO trainers recompute log-probs after
         # sampling: at step 0 the two are then bit-identical and the KL is exactly 0.
         logprobs, _ = score(policy, vocab, roll.tokens)
-        beta = controller.value
+        beta = positive(controller.value, "controller.value", allow_zero=True)
         rewards, kl = kl_penalized_rewards(proxy, logprobs.detach(), ref_logprobs, beta, estimator=estimator)
         # Reward-to-go from each token, minus its batch mean at that position.
         to_go = rewards.flip(-1).cumsum(-1).flip(-1)
         advantage = to_go - to_go.mean(0, keepdim=True)
         loss = -(logprobs * advantage).sum(-1).mean() / length
+        if not math.isfinite(loss.item()):
+            raise ValueError(f"training diverged at step {step} (loss {loss.item()}); lower lr (got {lr:g})")
         opt.zero_grad()
         loss.backward()
         opt.step()

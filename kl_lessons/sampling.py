@@ -303,11 +303,11 @@ def expected_estimate_under_sampler(
     check_estimator(estimator)
     lg, ref = _logit_pair(logits, ref_logits)
     sampler, log_sampler = _sampler(lg, temperature, top_k, top_p)
-    return weighted_estimate(sampler, torch.log_softmax(lg, -1), torch.log_softmax(ref, -1), estimator,
+    return _weighted_estimate(sampler, torch.log_softmax(lg, -1), torch.log_softmax(ref, -1), estimator,
                              log_weights=log_sampler).sum(-1)
 
 
-def weighted_estimate(
+def _weighted_estimate(
     weights: torch.Tensor, logprobs: torch.Tensor, ref_logprobs: torch.Tensor, estimator: str,
     *, log_weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
@@ -345,7 +345,14 @@ def published_rounding(text: str) -> float:
     An entry of exactly "0" is a bias that theory makes exactly zero (k1 and k3 are
     unbiased), so it gets no rounding allowance.
     """
-    value = float(text)
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a table entry as printed (a string such as '1.42'), got {text!r}")
+    try:
+        value = float(text)
+    except ValueError as err:
+        raise ValueError(f"text must be a number as printed, such as '1.42', got {text!r}") from err
+    if not math.isfinite(value):
+        raise ValueError(f"text must be a finite number, got {text!r}")
     if value == 0.0:
         return 0.0
     decimals = len(text.split(".")[1]) if "." in text else 0

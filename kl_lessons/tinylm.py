@@ -16,15 +16,20 @@ anything the lessons print, so every machine re-runs the capstone to the same nu
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from ._validate import count, positive, seed as as_seed
 from .corpus import load_sentences
 
 #: The start-of-text character (also the sentence separator of the corpus).
 BOS = "\n"
+
+#: Longest text :func:`sample` draws and largest batch it draws at once (far above the lessons' 32 × 64).
+MAX_LENGTH, MAX_BATCH = 100_000, 1_000_000
 
 
 def set_determinism(seed: int = 0, threads: int = 1) -> None:
@@ -36,8 +41,8 @@ def set_determinism(seed: int = 0, threads: int = 1) -> None:
     ``torch.use_deterministic_algorithms`` adds nothing to that on a CPU (the
     pretraining losses match bit for bit without it) and slows pretraining by half.
     """
-    torch.manual_seed(seed)
-    torch.set_num_threads(threads)
+    torch.manual_seed(as_seed(seed))
+    torch.set_num_threads(count(threads, "threads", maximum=1024))
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,16 @@ class CharVocab:
 
     chars: str
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.chars, str) or not self.chars:
+            raise ValueError(f"chars must be a non-empty string, got {self.chars!r}")
+        if len(set(self.chars)) != len(self.chars):
+            raise ValueError(f"chars must not repeat a character, got {self.chars!r}")
+
     @classmethod
     def from_text(cls, text: str) -> "CharVocab":
+        if not isinstance(text, str):
+            raise ValueError(f"text must be a string, got {type(text).__name__}")
         return cls("".join(sorted(set(text) | {BOS})))
 
     @property
@@ -56,10 +69,14 @@ class CharVocab:
 
     @property
     def bos(self) -> int:
+        if BOS not in self.chars:
+            raise ValueError("the vocabulary has no start character (newline); build it with CharVocab.from_text")
         return self.chars.index(BOS)
 
     def encode(self, text: str) -> torch.Tensor:
         """Token ids of ``text``, shape (len(text),), int64."""
+        if not isinstance(text, str):
+            raise ValueError(f"text must be a string, got {type(text).__name__}")
         unknown = set(text) - set(self.chars)
         if unknown:
             raise ValueError(f"text has characters outside the vocabulary: {sorted(unknown)}")
@@ -68,6 +85,7 @@ class CharVocab:
 
     def decode(self, tokens: torch.Tensor) -> list[str]:
         """Texts of a batch of token ids of shape (B, T)."""
+        _check_tokens(tokens, self.size)
         return ["".join(self.chars[i] for i in row) for row in tokens.tolist()]
 
 
@@ -89,6 +107,11 @@ class TinyLM(nn.Module):
         self, vocab_size: int, embed_dim: int = 16, hidden_dim: int = 64, dtype: torch.dtype = torch.float64
     ) -> None:
         super().__init__()
+        vocab_size = count(vocab_size, "vocab_size", maximum=1_000_000)
+        embed_dim = count(embed_dim, "embed_dim", maximum=100_000)
+        hidden_dim = count(hidden_dim, "hidden_dim", maximum=100_000)
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise ValueError(f"dtype must be a floating torch dtype, got {dtype!r}")
         # Weights are drawn directly in ``dtype``: torch draws float32 normals with a CPU-specific vector kernel.
         self.embed = nn.Embedding(vocab_size, embed_dim, dtype=dtype)
         self.gru = nn.GRU(embed_dim, hidden_dim, batch_first=True, dtype=dtype)
@@ -119,10 +142,29 @@ class Rollout:
     entropies: torch.Tensor
 
 
-def _check_counts(**counts: int) -> None:
-    for name, value in counts.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+def _check_model(model: object, vocab: object, name: str = "model") -> None:
+    """Raise ``ValueError`` unless ``model`` is a :class:`TinyLM` whose vocabulary is ``vocab``'s size."""
+    if not isinstance(vocab, CharVocab):
+        raise ValueError(f"vocab must be a CharVocab, got {type(vocab).__name__}")
+    if not isinstance(model, TinyLM):
+        raise ValueError(f"{name} must be a TinyLM, got {type(model).__name__}")
+    sizes = {model.embed.num_embeddings, model.head.out_features}
+    if sizes != {vocab.size}:
+        raise ValueError(f"{name} has a vocabulary of {min(sizes)} characters but vocab has {vocab.size}")
+
+
+def _check_tokens(tokens: object, vocab_size: int, name: str = "tokens") -> torch.Tensor:
+    """Token ids: an int64 tensor of shape (B, T), B, T ≥ 1, every id in [0, vocab_size)."""
+    if not isinstance(tokens, torch.Tensor) or tokens.ndim != 2 or tokens.dtype != torch.long or tokens.is_meta:
+        shape = tuple(tokens.shape) if isinstance(tokens, torch.Tensor) else type(tokens).__name__
+        dtype = tokens.dtype if isinstance(tokens, torch.Tensor) else ""
+        raise ValueError(f"{name} must be an int64 tensor of shape (B, T), got {shape} {dtype}")
+    if tokens.numel() == 0:
+        raise ValueError(f"{name} is empty, got shape {tuple(tokens.shape)}")
+    low, high = int(tokens.min()), int(tokens.max())
+    if low < 0 or high >= vocab_size:
+        raise ValueError(f"{name} must hold ids in [0, {vocab_size - 1}], got ids from {low} to {high}")
+    return tokens
 
 
 def _draw(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -146,7 +188,11 @@ def sample(model: TinyLM, vocab: CharVocab, batch_size: int, length: int, genera
     sequential, so the draws are the same on every CPU (``torch.multinomial`` may use
     a vectorised random-number kernel that is not).
     """
-    _check_counts(batch_size=batch_size, length=length)
+    _check_model(model, vocab)
+    batch_size = count(batch_size, "batch_size", maximum=MAX_BATCH)
+    length = count(length, "length", maximum=MAX_LENGTH)
+    if not isinstance(generator, torch.Generator):
+        raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     token = torch.full((batch_size, 1), vocab.bos, dtype=torch.long)
     state, picks, logps, ents = None, [], [], []
     for _ in range(length):
@@ -173,8 +219,8 @@ def score(model: TinyLM, vocab: CharVocab, tokens: torch.Tensor) -> tuple[torch.
         log p(token_t | earlier tokens) and the entropy of that next-character
         distribution, in nats. Gradients flow through both.
     """
-    if tokens.ndim != 2 or tokens.dtype != torch.long:
-        raise ValueError(f"tokens must be an int64 tensor of shape (B, T), got {tuple(tokens.shape)} {tokens.dtype}")
+    _check_model(model, vocab)
+    _check_tokens(tokens, vocab.size)
     start = torch.full((tokens.shape[0], 1), vocab.bos, dtype=torch.long)
     logits, _ = model(torch.cat([start, tokens[:, :-1]], 1))
     logp = torch.log_softmax(logits, dim=-1)
@@ -197,13 +243,16 @@ def pretrain(
     losses : list of float
         Training cross-entropy per step, in nats per character.
     """
-    _check_counts(steps=steps, batch_size=batch_size, window=window)
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
-    torch.manual_seed(seed)
+    steps = count(steps, "steps", maximum=10**7)
+    batch_size = count(batch_size, "batch_size", maximum=MAX_BATCH)
+    window = count(window, "window", maximum=MAX_LENGTH)
+    lr = positive(lr, "lr")
+    torch.manual_seed(as_seed(seed))
     text = BOS + BOS.join(load_sentences("train")) + BOS
     vocab = CharVocab.from_text(text)
     data = vocab.encode(text)
+    if window > len(data) - 2:
+        raise ValueError(f"window must be shorter than the corpus: at most {len(data) - 2} characters, got {window}")
     model = TinyLM(vocab.size)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 - i / steps)
@@ -219,4 +268,6 @@ def pretrain(
         opt.step()
         sched.step()
         losses.append(loss.item())
+        if not math.isfinite(losses[-1]):
+            raise ValueError(f"pretraining diverged at step {len(losses) - 1} (loss {losses[-1]}); lower lr (got {lr:g})")
     return model.eval(), vocab, losses

@@ -165,6 +165,8 @@ def beta_sweep(toy: ToyResponses, betas: ArrayLike) -> BetaSweep:
     BetaSweep
         E[proxy], E[gold], KL(π_β‖π_ref) in nats and H(π_β) in nats at each β.
     """
+    if not isinstance(toy, ToyResponses):
+        raise ValueError(f"toy must be a ToyResponses (see make_toy_responses), got {type(toy).__name__}")
     b = _betas(betas)
     pis = tilted_policies(toy.ref_probs, toy.proxy, b)
     return BetaSweep(

@@ -48,7 +48,7 @@ def check_overtake_beta(answer: Any) -> str:
     """
     try:
         beta = float(answer)
-    except (TypeError, ValueError, OverflowError):
+    except Exception:  # noqa: BLE001 - any answer that is not a number gets advice, not a traceback
         return f"Please pass a number, such as 0.123 (got {answer!r})."
     if not math.isfinite(beta) or beta < 0:
         return "β is a finite number ≥ 0: a stiffer rubber band, never a negative one."
@@ -60,7 +60,10 @@ def check_overtake_beta(answer: Any) -> str:
         )
     if beta > 1 and abs(1 / beta - target) <= BETA_TOLERANCE:
         return "Close: that is the reciprocal. β is reward per nat, so the score gap goes on top."
-    totals = cafe_review_batch().shaped_totals(beta)
+    try:
+        totals = cafe_review_batch().shaped_totals(beta)
+    except ValueError as err:  # e.g. a β so large that β·KL overflows
+        return f"Not yet: β = {beta:.4g} is far too large to check ({err}). Try a number near 0.1."
     a, c = float(totals[0]), float(totals[2])
     side = "A is still ahead, so go higher" if a > c else "C is already ahead, so go lower"
     return f"Not yet: at β = {beta:.4f}, A totals {a:+.3f} and C totals {c:+.3f}; {side}."

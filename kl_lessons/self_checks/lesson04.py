@@ -26,7 +26,7 @@ def check_beta_for_kl(beta: float, target_kl: float = 2.0, rel_tol: float = 0.01
     """
     try:
         b = float(beta)
-    except (TypeError, ValueError, OverflowError):
+    except Exception:  # noqa: BLE001 - any answer that is not a number gets advice, not a traceback
         return f"❌ beta must be a number, got {beta!r}."
     if not math.isfinite(b) or b <= 0:
         return f"❌ beta must be a positive, finite number (reward units per nat), got {b}."

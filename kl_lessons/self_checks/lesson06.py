@@ -64,7 +64,7 @@ def check_full_kl(fn: FullKLFn) -> str:
 def _finite(x: object) -> float | None:
     try:
         v = float(x)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
+    except Exception:  # noqa: BLE001 - any answer that is not a number gets advice, not a traceback
         return None
     return v if math.isfinite(v) else None
 
