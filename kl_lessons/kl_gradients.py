@@ -30,6 +30,7 @@ from .estimators import kl_estimate
 from .toy_sequences import (
     SequenceSpace,
     check_logits,
+    check_seed,
     exact_kl_gradient,
     prefix_probs,
     jackpot_toy,
@@ -144,12 +145,15 @@ def sample_responses(probs: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor
 
     The same seed gives the same draws on any CPU and thread count.
     """
-    if isinstance(n, bool) or int(n) != n or n < 1:
+    if isinstance(n, bool) or not isinstance(n, (int, float)) or int(n) != n or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
-    gen = torch.Generator().manual_seed(int(seed))
+    p = as_tensor(probs, "probs").detach().to(torch.float64)
+    if p.ndim != 1 or bool((p < 0).any()) or float(p.sum()) <= 0:
+        raise ValueError("probs must be a vector of non-negative weights with a positive sum")
+    gen = torch.Generator().manual_seed(check_seed(seed))
     u = torch.rand(int(n), generator=gen, dtype=torch.float64)
-    cdf = probs.detach().to(torch.float64).cumsum(0)
-    return torch.searchsorted(cdf, u * cdf[-1]).clamp_max(probs.numel() - 1)
+    cdf = p.cumsum(0)
+    return torch.searchsorted(cdf, u * cdf[-1]).clamp_max(p.numel() - 1)
 
 
 def sampled_gradients(
@@ -162,7 +166,10 @@ def sampled_gradients(
 
 def bias_metrics(estimate: torch.Tensor, exact: torch.Tensor) -> dict[str, float]:
     """Relative error ‖estimate − exact‖/‖exact‖ and cosine similarity of two gradients."""
-    e, x = estimate.detach().flatten(), exact.detach().flatten()
+    e = as_tensor(estimate, "estimate").detach().to(torch.float64).flatten()
+    x = as_tensor(exact, "exact").detach().to(torch.float64).flatten()
+    if e.shape != x.shape:
+        raise ValueError(f"estimate has {e.numel()} entries but exact has {x.numel()}")
     norm = float(x.norm())
     if norm == 0.0:
         raise ValueError("exact is the zero gradient: relative error and cosine are undefined")

@@ -118,6 +118,8 @@ def check_logits(logits: object, space: SequenceSpace, name: str = "logits") -> 
 
     Tensors that require grad are kept attached to their graph.
     """
+    if not isinstance(space, SequenceSpace):
+        raise ValueError(f"space must be a SequenceSpace (from sequence_space), got {type(space).__name__}")
     table = as_tensor(logits, name)
     table = table if table.dtype == torch.float64 else table.to(torch.float64)
     if tuple(table.shape) != space.logits_shape:
@@ -186,10 +188,17 @@ def exact_kl_gradient(
     return grad
 
 
+def check_seed(seed: object) -> int:
+    """Return ``seed`` as a non-negative int; raise ``ValueError`` naming it otherwise."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, float)) or int(seed) != seed or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
 def random_logits(space: SequenceSpace, scale: float = 1.0, seed: int = 0) -> torch.Tensor:
     """A reproducible random logits table, entries N(0, scale²), from a private generator."""
     size = positive(scale, "scale", allow_zero=True)
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = torch.Generator().manual_seed(check_seed(seed))
     return size * torch.randn(space.logits_shape, generator=gen, dtype=torch.float64)
 
 
@@ -268,6 +277,7 @@ class JackpotToy:
 
 def jackpot_toy(vocab_size: int = 3, length: int = 3, seed: int = 1) -> JackpotToy:
     """Build :class:`JackpotToy`: π_ref with N(0, 1) logits (``seed``), π_old one N(0, 0.8²) step away."""
+    seed = check_seed(seed)
     space = sequence_space(vocab_size, length)
     tokens = tuple("abcdefg"[: space.vocab_size - 1]) + ("!",)
     ref = random_logits(space, 1.0, seed=seed)
@@ -281,6 +291,7 @@ __all__ = [
     "MAX_SEQUENCES",
     "SequenceSpace",
     "check_logits",
+    "check_seed",
     "exact_kl_gradient",
     "jackpot_toy",
     "prefix_probs",

@@ -23,6 +23,7 @@ from kl_lessons.kl_gradients import (
 )
 from kl_lessons.toy_sequences import (
     exact_kl_gradient,
+    jackpot_toy,
     myopic_optimum,
     prefix_probs,
     random_logits,
@@ -269,6 +270,15 @@ def test_explorer_state_is_json_and_matches_the_library() -> None:
         (lambda: exact_kl_gradient(THETA, REF, SPACE, direction="sideways"), "direction"),
         (lambda: expected_gradient(THETA * float("nan"), REF, SPACE, "k2_loss"), "logits"),
         (lambda: explorer_state(betas=(0.0,)), "betas"),
+        (lambda: sample_responses([0.5, -0.5], 3), "probs"),
+        (lambda: sample_responses(sequence_probs(REF, SPACE), 3, seed=-1), "seed"),
+        (lambda: random_logits(SPACE, 1.0, seed=1.5), "seed"),
+        (lambda: random_logits(SPACE, -1.0), "scale"),
+        (lambda: bias_metrics(torch.ones(3), torch.ones(4)), "exact"),
+        (lambda: bias_metrics(torch.ones(3), torch.zeros(3)), "exact"),
+        (lambda: expected_gradient(THETA, REF, "space", "k2_loss"), "space"),
+        (lambda: jackpot_toy(seed="x"), "seed"),
+        (lambda: jackpot_toy().policy(-1.0), "drift"),
         (lambda: explorer_state(drifts=(-1.0,)), "drifts"),
     ],
 )
