@@ -128,7 +128,8 @@ def _source_counts(notebook: Path) -> Counter:
     )
 
 
-LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+#: The lessons the site publishes: the notebooks in myst.yml's toc (test_site.py checks none is missing).
+LESSONS = [ROOT / name for name in re.findall(r"^\s*- file: (notebooks/\S+\.ipynb)\s*$", (ROOT / "myst.yml").read_text(), re.M)]
 
 
 # --------------------------------------------------------------------------- the build itself
@@ -191,10 +192,15 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-# Scroll down the whole page in steps (the theme renders {anywidget} figures as they come into view).
-SCROLL_THROUGH = """async () => {
-  for (let y = 0; y < document.documentElement.scrollHeight; y += window.innerHeight * 0.8) {
-    window.scrollTo(0, y); await new Promise((r) => setTimeout(r, 40));
+# Scroll down the whole page a screen at a time (the theme mounts {anywidget} figures as they come into view),
+# then wait until each live figure has drawn something.
+SHOW_LIVE_FIGURES = """async () => {
+  const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+  for (let y = 0; y < document.documentElement.scrollHeight; y += window.innerHeight) {
+    window.scrollTo(0, y); await pause(25);
+  }
+  for (const host of document.querySelectorAll(".myst-anywidget")) {
+    for (let i = 0; i < 100 && !(host.shadowRoot && host.shadowRoot.childElementCount); i++) await pause(50);
   }
   window.scrollTo(0, 0);
 }"""
@@ -300,6 +306,13 @@ def _move_live_figure(page: Any) -> str | None:
 
 def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple[list[str], set[str]]:
     problems: list[str] = []
+    spent: Counter = Counter()
+
+    def lap(step: str, since: list[float]) -> None:
+        now = time.perf_counter()
+        spent[step] += now - since[0]
+        since[0] = now
+
     links: set[str] = set()
     context = browser.new_context(viewport=WIDTHS[width])
     try:
@@ -316,19 +329,24 @@ def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple
                 site["origin"]) else None)
             page.on("response", lambda r, failed=failed: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
             page.route("**/*", _route_cdn(external, site["origin"]))
+            clock = [time.perf_counter()]
             response = page.goto(url, wait_until="networkidle")
+            lap("load", clock)
             where = f"[{width}] /{info['slug']}"
             if response is None or response.status != 200:
                 problems.append(f"{where}: the page answered {response and response.status}")
-            page.evaluate(SCROLL_THROUGH)
-            page.wait_for_load_state("networkidle")
+            page.evaluate(SHOW_LIVE_FIGURES)
             found = page.evaluate(INSPECT)
+            lap("inspect", clock)
             if info["location"].endswith(".ipynb"):
                 trouble = _move_live_figure(page)
                 if trouble:
                     problems.append(f"{where}: {trouble}")
+            lap("slider", clock)
             page.evaluate("() => window.scrollTo(0, 0)")
-            page.screenshot(path=str(folder / f"{width}-{name}.png"), full_page=True)
+            # JPEG: half the time of a PNG for a page this tall, and plenty to read.
+            page.screenshot(path=str(folder / f"{width}-{name}.jpg"), full_page=True, type="jpeg", quality=70)
+            lap("screenshot", clock)
 
             problems += [f"{where}: page error: {e}" for e in errors]
             problems += [f"{where}: failed load: {u}" for u in failed]
@@ -362,6 +380,7 @@ def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple
             page.close()
     finally:
         context.close()
+    print(f"\n{width}: seconds spent " + ", ".join(f"{k} {v:.1f}" for k, v in spent.items()))
     return problems, links
 
 
