@@ -41,6 +41,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 # test never asserts on how long anything took.
 SERVER_START_S = 120
 WAIT_MS = 90_000
+# Run All trains lesson 6's three runs (about a minute and a half on a busy 2-core machine).
+RUN_ALL_MS = int(os.environ.get("KL_LAB_RUN_ALL_MS", 600_000))
 
 # User settings for the temporary JupyterLab: every cell attached to the page (so all
 # prompts and outputs can be read), no autosave, no news or update checks.
@@ -219,7 +221,11 @@ def page(request: pytest.FixtureRequest, lab: tuple[str, str, dict[int, str]], s
 
             page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
             page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
-            page.wait_for_function(RUN_ALL_FINISHED)
+            try:
+                page.wait_for_function(RUN_ALL_FINISHED, timeout=RUN_ALL_MS)
+            except Exception:
+                page.screenshot(path=shots / f"{request.param}-run-all-unfinished.png", full_page=True)
+                raise
             page.wait_for_function(KERNEL_READY)
             yield page
         finally:
