@@ -593,3 +593,238 @@ def test_self_checks_never_raise(key: str) -> None:
     for answer in WEIRD_ANSWERS:
         message = check(answer)
         assert isinstance(message, str) and message, (key, answer)
+
+
+# ----------------------------------------------------------------------------- independent agreement
+def _simplex(draw: Any, shape: tuple[int, ...]) -> torch.Tensor:
+    raw = draw(st.lists(st.floats(0.01, 1.0), min_size=math.prod(shape), max_size=math.prod(shape)))
+    t = torch.tensor(raw, dtype=F64).reshape(shape)
+    return t / t.sum(0, keepdim=True)
+
+
+@st.composite
+def _columns_and_vector(draw: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    k, b = draw(st.integers(2, 6)), draw(st.integers(1, 4))
+    return _simplex(draw, (k, b)), _simplex(draw, (k,))
+
+
+@settings(max_examples=25)
+@given(_columns_and_vector(), st.sampled_from([0, -2]))
+def test_item_01_outcomes_along_dim0_against_torch_distributions(pq: Any, dim: int) -> None:
+    p, q = pq  # p: (K, B), one distribution per column; q: (K,), one distribution
+    cat_p, cat_q = torch.distributions.Categorical(probs=p.T), torch.distributions.Categorical(probs=q)
+    want_kl = torch.distributions.kl_divergence(cat_p, cat_q)
+    torch.testing.assert_close(divergence.kl_divergence(p, q, dim=dim), want_kl)
+    torch.testing.assert_close(divergence.kl_contributions(p, q, dim=dim).sum(0), want_kl)
+    torch.testing.assert_close(divergence.cross_entropy(p, q, dim=dim), cat_p.entropy() + want_kl)
+    torch.testing.assert_close(divergence.entropy(p, dim=dim), cat_p.entropy())
+    # The swapped pair too: q broadcast against every column of p.
+    torch.testing.assert_close(divergence.kl_divergence(q, p, dim=dim), torch.distributions.kl_divergence(cat_q, cat_p))
+
+
+def test_item_01_the_reported_case() -> None:
+    p, q = [[0.2, 0.5], [0.8, 0.5]], [0.3, 0.7]
+    torch.testing.assert_close(divergence.kl_divergence(p, q, dim=0),
+                               torch.tensor([0.2 * math.log(0.2 / 0.3) + 0.8 * math.log(0.8 / 0.7),
+                                             0.5 * math.log(0.5 / 0.3) + 0.5 * math.log(0.5 / 0.7)], dtype=F64))
+
+
+def test_item_02_normalisation_tolerance_does_not_grow_with_k() -> None:
+    k = 50_000
+    with pytest.raises(ValueError, match="p must sum to 1"):
+        divergence.entropy(torch.full((k,), 1.04 / k, dtype=F64))
+    with pytest.raises(ValueError, match="q must sum to 1"):
+        divergence.kl_divergence(torch.full((10**6,), 1e-6, dtype=F64), torch.zeros(10**6, dtype=F64))
+    # Honest rounding passes at any size: a float32 softmax of a million logits, float64 of 50 000.
+    big = torch.softmax(torch.randn(10**6, generator=torch.Generator().manual_seed(0)), 0)
+    assert math.isfinite(float(divergence.entropy(big)))
+    assert float(divergence.entropy(torch.full((k,), 1.0 / k, dtype=F64))) == pytest.approx(math.log(k), rel=1e-12)
+
+
+@pytest.mark.parametrize(("dtype", "log_r"), [(torch.float16, 12.0), (torch.float32, 89.0), (F64, 710.0)])
+def test_item_03_k3_overflow_is_reported_not_inf(dtype: torch.dtype, log_r: float) -> None:
+    lp, ref = torch.tensor([-log_r], dtype=dtype), torch.tensor([0.0], dtype=dtype)
+    with pytest.raises(ValueError, match="k3 estimate overflowed"):
+        estimators.kl_estimate(lp, ref, "k3")
+    # Just below the limit it is finite and exact.
+    ok = torch.tensor([-(log_r - 2.0)], dtype=F64)
+    assert float(estimators.kl_estimate(ok, torch.zeros(1, dtype=F64), "k3")) == pytest.approx(
+        math.expm1(log_r - 2.0) - (log_r - 2.0))
+
+
+def test_item_03_k2_and_shaped_reward_overflow_are_reported() -> None:
+    with pytest.raises(ValueError, match="k2 estimate overflowed"):
+        estimators.kl_estimate(torch.tensor([-3e19]), torch.tensor([0.0]), "k2")
+    lp, ref = torch.tensor([[-100.0]]), torch.tensor([[0.0]])
+    with pytest.raises(ValueError, match="overflowed"):
+        shaped_reward.kl_penalized_rewards([1.0], lp, ref, 0.1, estimator="k3")
+    with pytest.raises(ValueError, match="kl_coef"):
+        shaped_reward.kl_penalized_rewards([1.0], torch.tensor([[-20.0]]), torch.tensor([[-1.0]]), 1e38)
+
+
+@settings(max_examples=30)
+@given(st.lists(st.tuples(st.floats(-60, 0), st.floats(-60, 0)), min_size=1, max_size=6),
+       st.sampled_from(["k1", "k2", "k3"]))
+def test_kl_estimate_agrees_with_mpmath(pairs: list[tuple[float, float]], estimator: str) -> None:
+    lp, ref = (torch.tensor(col, dtype=F64) for col in zip(*pairs))
+    got = estimators.kl_estimate(lp, ref, estimator)
+    for (a, b), value in zip(pairs, got.tolist()):
+        log_r = mpmath.mpf(b) - mpmath.mpf(a)
+        want = {"k1": -log_r, "k2": log_r**2 / 2, "k3": mpmath.expm1(log_r) - log_r}[estimator]
+        assert value == pytest.approx(float(want), rel=1e-12, abs=1e-300)
+
+
+@pytest.mark.parametrize("gap", [750.0, 2000.0])
+def test_item_04_estimator_expectations_stay_exact_at_huge_logit_gaps(gap: float) -> None:
+    logits, ref = torch.tensor([0.0, gap, 0.0], dtype=F64), torch.tensor([0.2, 0.3, 0.5], dtype=F64)
+    # E_π[k3] is the KL itself when the sampler is π; k1 too.
+    exact = sampling.full_kl_from_logits(logits, ref.log())
+    for est in ("k1", "k3"):
+        torch.testing.assert_close(sampling.expected_estimate_under_sampler(logits, ref.log(), est), exact)
+    # k3 in the loss follows ∇KL(π_ref‖π) = π − π_ref; k1 in the reward follows ∇KL(π‖π_ref).
+    torch.testing.assert_close(kl_in_loss.expected_estimator_gradient(logits, ref, "loss", "k3"),
+                               kl_in_loss.forward_kl_gradient(logits, ref))
+    torch.testing.assert_close(kl_in_loss.expected_estimator_gradient(logits, ref, "reward", "k1"),
+                               kl_in_loss.reverse_kl_gradient(logits, ref))
+    for placement in ("reward", "loss"):
+        for est in ("k1", "k2", "k3"):
+            assert bool(torch.isfinite(kl_in_loss.expected_estimator_gradient(logits, ref, placement, est)).all())
+    # A single sample that π almost never draws has a truly overflowing k3 gradient: said, not NaN.
+    with pytest.raises(ValueError, match="overflowed"):
+        kl_in_loss.estimator_gradients(logits, ref, [0], "loss", "k3")
+    assert bool(torch.isfinite(kl_in_loss.estimator_gradients(logits, ref, [1, 1], "loss", "k3")).all())
+
+
+@settings(max_examples=20)
+@given(st.lists(st.floats(-3, 3), min_size=3, max_size=5), st.sampled_from(["k1", "k2", "k3"]),
+       st.sampled_from(["reward", "loss"]))
+def test_expected_gradient_agrees_with_enumerated_sample_gradients(theta: list[float], est: str, placement: str) -> None:
+    k = len(theta)
+    logits, ref = torch.tensor(theta, dtype=F64), torch.softmax(torch.linspace(-1, 1, k, dtype=F64), 0)
+    per_sample = kl_in_loss.estimator_gradients(logits, ref, list(range(k)), placement, est)
+    torch.testing.assert_close(kl_in_loss.expected_estimator_gradient(logits, ref, placement, est),
+                               torch.softmax(logits, 0) @ per_sample)
+
+
+@pytest.mark.parametrize(("rewards", "beta"), [([1.0, 0.0, 0.5], 1e-310), ([1e300, -1e300, 0.0], 1e-10),
+                                               ([1e300, -1e300, 0.0], 1.0)])
+def test_item_04_tilted_optimum_at_tiny_beta_and_huge_rewards(rewards: list[float], beta: float) -> None:
+    ref = torch.tensor([0.2, 0.3, 0.5], dtype=F64)
+    pi = optimum.tilted_policy(ref, rewards, beta)
+    torch.testing.assert_close(pi, torch.tensor([1.0, 0.0, 0.0], dtype=F64))  # all mass on the best reply
+    expected, kl = optimum.kl_reward_frontier(ref, rewards, [beta])
+    assert float(expected[0]) == rewards[0] and float(kl[0]) == pytest.approx(-math.log(0.2))
+    torch.testing.assert_close(toy_responses.tilted_policies(ref, rewards, [beta])[0], pi)
+    assert float(toy_responses.tilted_reward_variance(ref, rewards, beta)) == 0.0
+
+
+@settings(max_examples=25)
+@given(st.lists(st.floats(-5, 5), min_size=2, max_size=6), st.floats(0.05, 20.0))
+def test_tilted_policy_and_frontier_agree_with_the_direct_formula(rewards: list[float], beta: float) -> None:
+    k = len(rewards)
+    ref = torch.softmax(torch.linspace(0, 1, k, dtype=F64), 0)
+    r = torch.tensor(rewards, dtype=F64)
+    direct = ref * torch.exp(r / beta)
+    direct = direct / direct.sum()
+    torch.testing.assert_close(optimum.tilted_policy(ref, r, beta), direct)
+    expected, kl = optimum.kl_reward_frontier(ref, r, [beta])
+    torch.testing.assert_close(expected[0], direct @ r)
+    torch.testing.assert_close(kl[0], divergence.kl_divergence(direct, ref), atol=1e-12, rtol=1e-9)
+    torch.testing.assert_close(toy_responses.tilted_reward_variance(ref, r, beta), direct @ (r - direct @ r) ** 2)
+
+
+def test_item_05_adaptive_beta_stays_finite_and_positive_at_its_limits() -> None:
+    up = controllers.AdaptiveKLController(0.1, 1.0, 10_000)
+    down = controllers.AdaptiveKLController(0.1, 1.0, 10_000)
+    for _ in range(5_000):  # 3 894 full-horizon updates reached inf before
+        up.update(1e6, n_steps=10_000)
+        down.update(0.0, n_steps=10_000)
+    assert up.value == controllers.ADAPTIVE_BOUNDS[1] and down.value == controllers.ADAPTIVE_BOUNDS[0]
+
+
+@settings(max_examples=30)
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=50), st.integers(1, 40),
+       st.sampled_from(["adaptive", "threshold", "fixed"]))
+def test_controllers_keep_beta_finite_and_positive_over_long_random_readings(
+    readings: list[float], repeats: int, kind: str
+) -> None:
+    c = {"adaptive": lambda: controllers.AdaptiveKLController(0.1, 0.5, 256.0),
+         "threshold": lambda: controllers.ThresholdKLController(),
+         "fixed": lambda: controllers.FixedKLController(0.2)}[kind]()
+    for _ in range(repeats * 50):
+        for x in readings:
+            beta = c.update(x, n_steps=256 if kind == "adaptive" else 1)
+            assert math.isfinite(beta) and beta > 0
+
+
+@pytest.mark.parametrize("lag", [0.5, 0.3, 0.01])
+def test_item_06_unstable_lags_are_refused(lag: float) -> None:
+    with pytest.raises(ValueError, match="lag must be > 0.5"):
+        _plant(lag=lag)
+
+
+@settings(max_examples=15)
+@given(st.floats(0.51, 50.0), st.lists(st.floats(0.0, 20.0), min_size=5, max_size=40))
+def test_item_06_every_accepted_lag_keeps_the_plant_bounded(lag: float, betas: list[float]) -> None:
+    # The gap to a fixed target obeys e ← (1 − 1/lag)·e: it shrinks iff |1 − 1/lag| < 1 ⟺ lag > 1/2. A moving
+    # target inside the table's range [lo, hi] therefore keeps the KL within hi + |kl0 − lo|·… : bounded.
+    p = _plant(lag=lag, noise=0.0)
+    lo, hi = min(_toy_table()[1]), max(_toy_table()[1])
+    for _ in range(50):
+        for beta in betas:
+            p.step(beta)
+            assert 2 * lo - hi - 1e-9 <= p.kl_true <= 2 * hi - lo + 1e-9
+
+
+def test_item_07_simulate_control_accepts_a_zero_beta() -> None:
+    run = plant.simulate_control(controllers.FixedKLController(0.0), _plant(lag=1.0, noise=0.0), 5)
+    assert (run["beta"] == 0).all()
+    # β = 0 reads the table's smallest-β end: the unpenalised equilibrium.
+    assert run["kl_true"][-1] == pytest.approx(max(_toy_table()[1]))
+
+
+@settings(max_examples=40)
+@given(st.one_of(st.floats(1e-9, 37.8), st.floats(-37.8, -1e-9)))
+def test_item_08_gaussian_table_agrees_with_mpmath(mu: float) -> None:
+    exact = sampling.gaussian_estimator_exact(mu)
+    m2 = mpmath.mpf(mu) ** 2
+    true = m2 / 2
+    with mpmath.workdps(60):
+        k3 = mpmath.sqrt(mpmath.expm1(m2) - m2) / true
+    assert exact["k3"][1] == pytest.approx(float(k3), rel=1e-12)
+    assert exact["k1"][1] == pytest.approx(float(2 / abs(mpmath.mpf(mu))), rel=1e-12)
+    assert exact["k2"] == pytest.approx((float(m2 / 4), float(mpmath.sqrt(2 + m2))), rel=1e-12)
+
+
+def test_item_08_limits_and_overflow() -> None:
+    for mu in (1e-7, 1e-8, 1e-150):
+        assert sampling.gaussian_estimator_exact(mu)["k3"][1] == pytest.approx(math.sqrt(2), rel=1e-12)
+    assert math.isfinite(sampling.gaussian_estimator_exact(27.0)["k3"][1])
+    for mu in (38.0, 1e6):
+        with pytest.raises(ValueError, match="mu is too large"):
+            sampling.gaussian_estimator_exact(mu)
+    with pytest.raises(ValueError, match="mu is too large"):
+        sampling.gaussian_true_kl(1e160)
+
+
+def test_item_09_tensors_that_require_grad_can_be_logged_directly() -> None:
+    kl = torch.linspace(0.0, 1.0, 40, requires_grad=True) * 1.0
+    assert monitor.kl_negative(kl) is None and monitor.nonfinite(kl) is None
+    assert monitor.health_report({"kl_mean": kl, "kl_max": kl * 2}) is not None
+    betas = torch.tensor(_toy_table()[0], requires_grad=True)
+    kls = torch.tensor(_toy_table()[1], requires_grad=True)
+    assert plant.equilibrium_kl(0.5, betas, kls) > 0 and _plant().step(torch.tensor(0.5, requires_grad=True)) >= -10
+
+
+@pytest.mark.parametrize("seed", [2**63, 2**64, -1, 10**30])
+def test_item_11_seeds_out_of_range_are_named(seed: int) -> None:
+    for call in (lambda: sampling.random_two_token_model(3, seed), lambda: kl_in_loss.draw_samples([0.0, 1.0], 2, seed),
+                 lambda: _plant(seed=seed), lambda: corpus.generate_corpus(2, seed)):
+        with pytest.raises(ValueError, match="seed"):
+            call()
+
+
+def test_item_12_self_checks_take_huge_and_tiny_answers() -> None:
+    assert lesson01.check_kl_in_bits(10**400).startswith("Please")
+    assert "β = 1e-320" in lesson04.check_beta_for_kl(1e-320)
+    assert isinstance(lesson03.check_overtake_beta(10**400), str)
