@@ -274,6 +274,13 @@ def test_explorer_follows_the_mouse_and_the_keyboard(page: Page, shots: Path) ->
     assert page.evaluate("() => document.activeElement.type") == "range"
     explorer.screenshot(path=shots / f"{page.lesson}-5-explorer-keyboard.png")
 
+    # The figure cell under it: jupyterlab-myst draws no {anywidget}, so only its caption shows, as the
+    # caption of the live explorer just above (never the directive's raw text).
+    caption = page.locator(".jp-MarkdownCell figure", has_text=re.compile(r"Notice")).first
+    caption.scroll_into_view_if_needed()
+    expect(caption).not_to_contain_text("anywidget")
+    caption.screenshot(path=shots / f"{page.lesson}-6-figure-cell.png")
+
 
 def test_exercise_directives_are_rendered_by_jupyterlab_myst(page: Page, shots: Path) -> None:
     from playwright.sync_api import expect
@@ -294,4 +301,4 @@ def test_exercise_directives_are_rendered_by_jupyterlab_myst(page: Page, shots: 
     solution.locator("summary").click()
     expect(solution).to_have_js_property("open", True)
     solution.scroll_into_view_if_needed()
-    page.screenshot(path=shots / "1-6-exercise-rendered.png")
+    page.screenshot(path=shots / "1-7-exercise-rendered.png")
