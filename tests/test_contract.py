@@ -468,6 +468,7 @@ PENDING = {
     "kl_lessons.kl_gradients": "lesson 7 library, not yet under contract",
     "kl_lessons.toy_sequences": "lesson 7 library, not yet under contract",
     "kl_lessons.self_checks.lesson07": "lesson 7 self-checks, not yet under contract",
+    "kl_lessons.dpo": "DPO lesson library, new, not yet under contract",
 }
 
 
