@@ -744,7 +744,7 @@ def test_item_05_adaptive_beta_stays_finite_and_positive_at_its_limits() -> None
 
 
 @settings(max_examples=30)
-@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=50), st.integers(1, 40),
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=50), st.integers(1, 8),
        st.sampled_from(["adaptive", "threshold", "fixed"]))
 def test_controllers_keep_beta_finite_and_positive_over_long_random_readings(
     readings: list[float], repeats: int, kind: str
