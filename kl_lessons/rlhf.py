@@ -52,7 +52,10 @@ def distinct_n(texts: Sequence[str], n: int = 2) -> float:
     a batch with none scores 0.
     """
     n = count(n, "n", maximum=10**6)
-    if isinstance(texts, (str, bytes)) or not all(isinstance(t, str) for t in texts):
+    if isinstance(texts, (str, bytes)) or not hasattr(texts, "__iter__"):
+        raise ValueError(f"texts must be a list of strings, got {type(texts).__name__}")
+    texts = list(texts)
+    if not all(isinstance(t, str) for t in texts):
         raise ValueError("texts must be a list of strings")
     grams = []
     for text in texts:
