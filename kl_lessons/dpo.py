@@ -41,6 +41,14 @@ class PreferencePairs(NamedTuple):
     rejected: torch.Tensor
 
 
+class DPOTrajectory(NamedTuple):
+    """The iterates of :func:`dpo_descent` (float64)."""
+
+    logits: torch.Tensor  #: θ after each step, shape (steps + 1, K), row 0 the start, each row with logsumexp 0
+    loss: torch.Tensor  #: the weighted DPO loss at each row, shape (steps + 1,), nats per pair
+    lr: float  #: the step size used
+
+
 class DPOFit(NamedTuple):
     """The result of :func:`fit_dpo`."""
 
@@ -375,6 +383,69 @@ def fit_dpo(
         loss, grad, hess = _loss_grad_hess(theta, log_ref, w, b)
     final = theta - torch.logsumexp(theta, 0)
     return DPOFit(logits=final, policy=final.exp(), loss=loss, grad_norm=float(grad.abs().max()), iterations=done)
+
+
+def smoothness_bound(pair_weights: Any, beta: float) -> float:
+    """L with ∇²loss ≼ L·I for every θ: β²/4 times the largest eigenvalue of the pair-weight Laplacian.
+
+    σ' ≤ ¼, so H ≼ (β²/4)·Σ_ij W_ij (e_i − e_j)(e_i − e_j)ᵀ; gradient descent with step 1/L then never
+    increases the loss.
+    """
+    w = as_tensor(pair_weights, "pair_weights").detach().to(F64)
+    if w.ndim != 2 or w.shape[0] != w.shape[1]:
+        raise ValueError(f"pair_weights must be a square (K, K) matrix, got shape {tuple(w.shape)}")
+    w = _weights(w, w.shape[0])
+    b = positive(beta, "beta")
+    sym = w + w.T
+    laplacian = torch.diag(sym.sum(1)) - sym
+    return float(b * b / 4.0 * torch.linalg.eigvalsh(laplacian)[-1])
+
+
+def dpo_descent(
+    ref_probs: ArrayLike,
+    pair_weights: Any,
+    beta: float,
+    steps: int,
+    *,
+    lr: float | None = None,
+    init_logits: Any = None,
+) -> DPOTrajectory:
+    """Plain gradient descent on :func:`weighted_dpo_loss`, every iterate kept (for plotting a DPO run).
+
+    Parameters
+    ----------
+    ref_probs : array-like, shape (K,)
+        π_ref, every entry > 0.
+    pair_weights : array-like, shape (K, K)
+        W ≥ 0.
+    beta : float
+        β > 0.
+    steps : int
+        Number of steps (≥ 1).
+    lr : float, optional
+        Step size > 0; by default 1 / :func:`smoothness_bound`, with which the loss never increases.
+    init_logits : array-like, shape (K,), optional
+        Starting θ; by default log π_ref.
+
+    Returns
+    -------
+    DPOTrajectory
+    """
+    ref = _ref(ref_probs)
+    k = ref.numel()
+    w = _weights(pair_weights, k)
+    b = positive(beta, "beta")
+    n = count(steps, "steps", maximum=10**6)
+    step = 1.0 / smoothness_bound(w, b) if lr is None else positive(lr, "lr")
+    log_ref = ref.log()
+    theta = log_ref.clone() if init_logits is None else _vector(init_logits, "init_logits", k).detach().clone()
+    rows = torch.empty(n + 1, k, dtype=F64)
+    losses = torch.empty(n + 1, dtype=F64)
+    for t in range(n + 1):
+        loss, grad, _ = _loss_grad_hess(theta, log_ref, w, b)
+        rows[t], losses[t] = theta - torch.logsumexp(theta, 0), loss
+        theta = theta - step * grad
+    return DPOTrajectory(logits=rows, loss=losses, lr=step)
 
 
 # ----------------------------------------------------------------------------- reading the fit

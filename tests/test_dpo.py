@@ -228,6 +228,9 @@ CALLS: dict[str, Callable[..., Any]] = {
     "dpo_reward_std": lambda **kw: dpo.dpo_reward_std(**{"ref_probs": REF, "rewards": PROXY, "n_pairs": 10, **kw}),
     "dpo_policy_std": lambda **kw: dpo.dpo_policy_std(
         **{"ref_probs": REF, "rewards": PROXY, "beta": 0.1, "n_pairs": 10, **kw}),
+    "smoothness_bound": lambda **kw: dpo.smoothness_bound(**{"pair_weights": W_OK, "beta": 0.1, **kw}),
+    "dpo_descent": lambda **kw: dpo.dpo_descent(
+        **{"ref_probs": REF, "pair_weights": W_OK, "beta": 0.1, "steps": 3, **kw}),
 }
 ZERO_REF = torch.cat([torch.zeros(1, dtype=F64), REF[1:] / REF[1:].sum()])
 BAD: dict[str, list[Any]] = {
@@ -245,6 +248,8 @@ BAD: dict[str, list[Any]] = {
     "max_iter": [0, 1.5, None],
     "tolerance": [0.0, -1e-9, math.nan],
     "policy": [None, torch.full((K,), 0.5, dtype=F64), REF[:3]],
+    "steps": [0, 1.5, None, "3"],
+    "lr": [0.0, -0.1, math.inf],
 }
 
 def _cases() -> list[tuple[str, str, int]]:
@@ -268,3 +273,20 @@ def test_valid_calls_are_finite(fn: str) -> None:
 def test_bad_input_raises_naming_the_argument(fn: str, arg: str, i: int) -> None:
     with pytest.raises(ValueError, match=arg):
         CALLS[fn](**{arg: BAD[arg][i]})
+
+
+# ----------------------------------------------------------------------------- a DPO run, step by step
+def test_descent_never_increases_the_loss_and_heads_for_pi_beta() -> None:
+    beta = 1.0
+    w = dpo.exact_pair_weights(REF, PROXY)
+    run = dpo.dpo_descent(REF, w, beta, 400)
+    assert run.logits.shape == (401, K) and run.loss.shape == (401,)
+    assert run.lr == pytest.approx(1.0 / dpo.smoothness_bound(w, beta))
+    assert bool((run.loss.diff() <= 1e-15).all())
+    target = tilted_policy(REF, PROXY, beta)
+    kl = kl_divergence(run.logits.exp(), target)
+    assert float(kl[-1]) < 0.1 * float(kl[0])
+    # The bound holds: the exact Hessian at any point is below L·I.
+    for theta in (REF.log(), run.logits[-1], torch.linspace(-3.0, 3.0, K, dtype=F64)):
+        hess = torch.autograd.functional.hessian(lambda t: dpo.weighted_dpo_loss(t, REF, w, beta), theta)
+        assert float(torch.linalg.eigvalsh(hess)[-1]) <= dpo.smoothness_bound(w, beta) * (1 + 1e-12)
