@@ -20,6 +20,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
+from .kl_gradients import explorer_state as kl_gradients_state
+
 #: Significant digits kept for every float in an explorer's state.
 SIGNIFICANT_DIGITS = 6
 
@@ -237,6 +239,7 @@ STATE_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "frontier.js": frontier_state,
     "controller_traces.js": controller_state,
     "training_scrubber.js": training_scrubber_state,
+    "kl_gradients.js": kl_gradients_state,
 }
 
 
@@ -249,5 +252,5 @@ def state_json(state: Mapping[str, Any]) -> str:
 __all__ = [
     "SCRUBBER_METRICS", "SIGNIFICANT_DIGITS", "STATE_FUNCTIONS", "controller_noise", "controller_state",
     "estimator_spread_state", "forecasters_state", "frontier_state", "reward_shaping_state", "rounded",
-    "state_json", "training_scrubber_state",
+    "kl_gradients_state", "state_json", "training_scrubber_state",
 ]

@@ -92,14 +92,17 @@ ControllerExplorer = _explorer(
 TrainingScrubber = _explorer(
     "TrainingScrubber", "training_scrubber.js", ("step", "front"),
     "Lesson 6: replay recorded training runs step by step. Pass ``training_scrubber_state(runs)``.")
+KLGradientsExplorer = _explorer(
+    "KLGradientsExplorer", "kl_gradients.js", ("recipe", "mode", "beta", "drift"),
+    "Lesson 7: a KL recipe's expected update against the exact one, on- or off-policy, over β and drift.")
 
 #: Module file name → its explorer class.
 EXPLORERS: dict[str, type[LessonExplorer]] = {
     cls.module: cls for cls in (ForecastersExplorer, EstimatorSpreadExplorer, RewardShapingExplorer,
-                                FrontierExplorer, ControllerExplorer, TrainingScrubber)
+                                FrontierExplorer, ControllerExplorer, TrainingScrubber, KLGradientsExplorer)
 }
 
 __all__ = [
     "EXPLORERS", "WEB_DIR", "ControllerExplorer", "EstimatorSpreadExplorer", "ForecastersExplorer",
-    "FrontierExplorer", "LessonExplorer", "RewardShapingExplorer", "TrainingScrubber",
+    "FrontierExplorer", "KLGradientsExplorer", "LessonExplorer", "RewardShapingExplorer", "TrainingScrubber",
 ]

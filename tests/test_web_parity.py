@@ -387,6 +387,24 @@ def test_lesson6_helpers(tmp_path: Path) -> None:
     assert out["range"] == [-1, 5]
 
 
+# --------------------------------------------------------------------------- lesson 7
+def test_lesson7_update_and_bias_metrics_match(tmp_path: Path) -> None:
+    from kl_lessons.kl_gradients import bias_metrics
+
+    gen = torch.Generator().manual_seed(7)
+    cases = [(torch.randn(39, generator=gen, dtype=torch.float64), torch.randn(39, generator=gen, dtype=torch.float64),
+              beta) for beta in (0.04, 0.3, 2.0)]
+    payload = [{"r": r.tolist(), "g": g.tolist(), "beta": b} for r, g, b in cases]
+    body = """return input.map((c) => { const u = m.combinedUpdate(c.r, c.g, c.beta);
+      const e = m.combinedUpdate(c.r, c.g.map((x) => 0.9 * x), c.beta); return { u, metrics: m.biasMetrics(e, u) }; });"""
+    out = run_node(tmp_path, 7, body, payload)
+    for (r, g, beta), got in zip(cases, out):
+        exact = r - beta * g
+        assert_close(got["u"], exact)
+        want = bias_metrics(r - beta * 0.9 * g, exact)
+        assert_close([got["metrics"]["relError"], got["metrics"]["cosine"]], [want["rel_error"], want["cosine"]])
+
+
 # --------------------------------------------------------------------------- the {anywidget} blocks
 def test_blocks_build_into_anywidget_nodes(tmp_path: Path) -> None:
     # A project of its own: one probe page holding exactly the lessons' figure cells, the book theme.

@@ -30,6 +30,7 @@ var KIT_CSS = `
 .kl-widget .kl-readout b { font-weight: 600; }
 .kl-widget .kl-readout p { margin: 0.2em 0; }
 .kl-widget table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+.kl-widget .kl-scroll { max-width: 100%; overflow-x: auto; }
 .kl-widget th, .kl-widget td { padding: 0.1em 1em 0.1em 0; text-align: right; }
 .kl-widget th[scope=row] { text-align: left; }
 `;

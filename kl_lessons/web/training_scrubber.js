@@ -30,6 +30,7 @@ var KIT_CSS = `
 .kl-widget .kl-readout b { font-weight: 600; }
 .kl-widget .kl-readout p { margin: 0.2em 0; }
 .kl-widget table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+.kl-widget .kl-scroll { max-width: 100%; overflow-x: auto; }
 .kl-widget th, .kl-widget td { padding: 0.1em 1em 0.1em 0; text-align: right; }
 .kl-widget th[scope=row] { text-align: left; }
 `;
@@ -319,7 +320,7 @@ function render({ model, el }) {
   });
   const readout = html(root, "div", { class: "kl-readout", "aria-live": "polite" });
   const heading = html(readout, "p");
-  const table = html(readout, "table");
+  const table = html(html(readout, "div", { class: "kl-scroll" }), "table");
   const head = html(table, "tr");
   html(head, "th", { scope: "col" }, "run");
   COLUMNS.forEach(([, title]) => html(head, "th", { scope: "col" }, title));

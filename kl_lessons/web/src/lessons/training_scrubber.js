@@ -133,7 +133,8 @@ function render({ model, el }) {
 
   const readout = html(root, "div", { class: "kl-readout", "aria-live": "polite" });
   const heading = html(readout, "p");
-  const table = html(readout, "table");
+  // A phone is narrower than the table: it scrolls inside its box instead of widening the page.
+  const table = html(html(readout, "div", { class: "kl-scroll" }), "table");
   const head = html(table, "tr");
   html(head, "th", { scope: "col" }, "run");
   COLUMNS.forEach(([, title]) => html(head, "th", { scope: "col" }, title));
