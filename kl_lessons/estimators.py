@@ -3,8 +3,10 @@
 With ``log r = ref_logprobs - logprobs`` for a token drawn from π (Schulman, 2020):
 
 * ``k1 = -log r``: unbiased, high variance, negative for many single samples;
-* ``k2 = ½ (log r)²``: biased, low variance, always ≥ 0;
-* ``k3 = (r - 1) - log r``: unbiased, low variance, always ≥ 0.
+* ``k2 = ½ (log r)²``: always ≥ 0; equals KL to second order near π_ref, but biased: the bias
+  E_π[k2 − k3] starts at −⅙ E_π[(r − 1)³], can have either sign, and can exceed the KL far from π_ref;
+* ``k3 = (r - 1) - log r``: unbiased, always ≥ 0; low variance only while π stays near π_ref, because
+  r = π_ref/π has a heavy tail (π = [.99, .01], π_ref = [.01, .99]: sd 8.9 nats against k1's 0.9).
 """
 
 from __future__ import annotations

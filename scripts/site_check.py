@@ -31,8 +31,11 @@ THEME = ROOT.parent / "shared" / "book-theme"
 THEME_DIR = Path("_build") / "templates" / "site" / "myst" / "book-theme"
 #: The sub-path the site is served from on GitHub Pages (https://<owner>.github.io/kl-lessons/).
 BASE_URL = "/kl-lessons"
-#: Everything the site reads: its config, pages, bibliography, favicon, notebooks and widget modules.
-CONTENT = ["myst.yml", "index.md", "cheatsheet.md", "references.bib", "favicon.svg", "site.css", "notebooks", "kl_lessons/web"]
+#: Everything the site reads besides its pages: config, bibliography, favicon, stylesheet, notebooks, widget modules.
+ASSETS = ["myst.yml", "references.bib", "favicon.svg", "site.css", "notebooks", "kl_lessons/web"]
+#: ... and every page in the table of contents (read from myst.yml, so a new page is staged without edits here).
+CONTENT = ASSETS + sorted({f for f in re.findall(r"^\s*- file:\s*(\S+)", (ROOT / "myst.yml").read_text(), re.MULTILINE)
+                           if not f.startswith("notebooks/")})
 WARNING = re.compile(r"⚠️|⛔|\berror\b", re.IGNORECASE)
 #: Lines of the theme's own local server while it renders the pages (request log, banner).
 SERVER_LINE = re.compile(r"^\s*(💌\s*)?(GET|HEAD)\s+/|Update available|Run `pip install -U mystmd`")

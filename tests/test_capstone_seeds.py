@@ -2,7 +2,7 @@
 
 The notebook shows one trajectory (seed 1). A claim about training must survive another seed, so each
 test here pretrains a fresh reference and runs the lesson's three trainings (β = 0, β = 0.3 and the
-adaptive controller) with the notebook's settings on seeds 0, 2 and 3, then checks what the lesson says:
+adaptive controller) with the notebook's settings on seeds 0 and 2, then checks what the lesson says:
 
 * β = 0 always hacks the proxy: the proxy climbs several-fold, gold falls, entropy collapses, and the
   monitor fires. (The hack differs by seed: "!!!!" on some, "fun fun fun" on others.)
@@ -29,7 +29,7 @@ from kl_lessons.reward_models import default_judge
 from kl_lessons.rlhf import RLHFRun, train
 from kl_lessons.tinylm import pretrain, set_determinism
 
-SEEDS = (0, 2, 3)  # the notebook uses 1
+SEEDS = (0, 2)  # the notebook uses 1; each seed costs about a minute of CPU
 TARGET = 3.0  # the adaptive run's KL target, nats per text (as in the notebook)
 
 

@@ -21,7 +21,7 @@ var KIT_CSS = `
 .kl-widget .kl-control input[type=range] { width: 11em; accent-color: #0072B2; }
 .kl-widget .kl-control input:focus-visible { outline: 3px solid #E69F00; outline-offset: 2px; }
 .kl-widget .kl-value { font-variant-numeric: tabular-nums; min-width: 4.5em; font-weight: 600; }
-.kl-widget fieldset { border: none; margin: 0; padding: 0; display: flex; gap: 0.6em; align-items: center; }
+.kl-widget fieldset { border: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: 0.6em; align-items: center; }
 .kl-widget legend { float: left; margin-right: 0.5em; }
 .kl-widget svg { width: 100%; height: auto; display: block; }
 .kl-widget svg text { font: 11px system-ui, sans-serif; fill: #222; }
@@ -314,7 +314,7 @@ function render({ model, el }) {
   line.append(" nats, KL(π‖π_ref) = ");
   const refSpan = readoutSpan(line, "kl_to_ref");
   line.append(" nats.");
-  const table = html(readout, "table");
+  const table = html(html(readout, "div", { class: "kl-scroll" }), "table");
   const head = html(html(table, "thead"), "tr");
   ["recipe", "rel. error on-policy", "rel. error off-policy"].forEach((t) => html(head, "th", { scope: "col" }, t));
   const body = html(table, "tbody");

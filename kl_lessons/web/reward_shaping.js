@@ -21,7 +21,7 @@ var KIT_CSS = `
 .kl-widget .kl-control input[type=range] { width: 11em; accent-color: #0072B2; }
 .kl-widget .kl-control input:focus-visible { outline: 3px solid #E69F00; outline-offset: 2px; }
 .kl-widget .kl-value { font-variant-numeric: tabular-nums; min-width: 4.5em; font-weight: 600; }
-.kl-widget fieldset { border: none; margin: 0; padding: 0; display: flex; gap: 0.6em; align-items: center; }
+.kl-widget fieldset { border: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: 0.6em; align-items: center; }
 .kl-widget legend { float: left; margin-right: 0.5em; }
 .kl-widget svg { width: 100%; height: auto; display: block; }
 .kl-widget svg text { font: 11px system-ui, sans-serif; fill: #222; }

@@ -91,7 +91,8 @@ function render({ model, el }) {
   line.append(" nats, KL(π‖π_ref) = ");
   const refSpan = readoutSpan(line, "kl_to_ref");
   line.append(" nats.");
-  const table = html(readout, "table");
+  // A phone is narrower than the table: it scrolls inside its box instead of widening the page.
+  const table = html(html(readout, "div", { class: "kl-scroll" }), "table");
   const head = html(html(table, "thead"), "tr");
   ["recipe", "rel. error on-policy", "rel. error off-policy"].forEach((t) => html(head, "th", { scope: "col" }, t));
   const body = html(table, "tbody");
