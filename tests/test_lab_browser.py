@@ -240,7 +240,9 @@ def page(request: pytest.FixtureRequest, lab: tuple[str, str, dict[int, str]], s
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(WAIT_MS)
-            page.goto(f"{url}/lab/tree/{lesson}?token={token}")
+            # reset: a fresh workspace, so the previous lesson is not reopened beside this one (its unrun cells
+            # would otherwise count as unfinished).
+            page.goto(f"{url}/lab/tree/{lesson}?token={token}&reset")
             page.wait_for_selector(".jp-Notebook .jp-Cell")
             page.wait_for_function(KERNEL_READY)
             page.screenshot(path=shots / f"{request.param}-1-opened.png")
@@ -252,7 +254,8 @@ def page(request: pytest.FixtureRequest, lab: tuple[str, str, dict[int, str]], s
                 page.wait_for_function(RUN_ALL_FINISHED, timeout=RUN_ALL_MS)
             except Exception:
                 page.screenshot(path=shots / f"{request.param}-run-all-unfinished.png", full_page=True)
-                raise
+                prompts = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").all_inner_texts()
+                raise AssertionError(f"Run All did not finish; the code cells' prompts read {prompts}") from None
             page.wait_for_function(KERNEL_READY)
             yield page
         finally:

@@ -345,7 +345,8 @@ def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple
             lap("slider", clock)
             page.evaluate("() => window.scrollTo(0, 0)")
             # JPEG: half the time of a PNG for a page this tall, and plenty to read.
-            page.screenshot(path=str(folder / f"{width}-{name}.jpg"), full_page=True, type="jpeg", quality=70)
+            page.screenshot(path=str(folder / f"{width}-{name}.jpg"), full_page=True, type="jpeg", quality=70,
+                            timeout=120_000)  # a long page on a busy 2-core machine
             lap("screenshot", clock)
 
             problems += [f"{where}: page error: {e}" for e in errors]
