@@ -344,9 +344,14 @@ def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple
                     problems.append(f"{where}: {trouble}")
             lap("slider", clock)
             page.evaluate("() => window.scrollTo(0, 0)")
-            # JPEG: half the time of a PNG for a page this tall, and plenty to read.
-            page.screenshot(path=str(folder / f"{width}-{name}.jpg"), full_page=True, type="jpeg", quality=70,
-                            timeout=120_000)  # a long page on a busy 2-core machine
+            # JPEG: half the time of a PNG for a page this tall, and plenty to read. On a phone a whole lesson is
+            # tens of thousands of pixels tall (minutes to capture on a busy 2-core machine): keep its first
+            # screens there, and the whole page at laptop width.
+            tall = page.evaluate("() => document.documentElement.scrollHeight")
+            clip = None if width == "laptop" else {"x": 0, "y": 0, "width": page.viewport_size["width"],
+                                                   "height": min(tall, 4 * page.viewport_size["height"])}
+            page.screenshot(path=str(folder / f"{width}-{name}.jpg"), full_page=True, clip=clip, type="jpeg",
+                            quality=70, timeout=120_000)
             lap("screenshot", clock)
 
             problems += [f"{where}: page error: {e}" for e in errors]
