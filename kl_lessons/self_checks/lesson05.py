@@ -12,6 +12,7 @@ import numpy as np
 
 from ..controllers import AdaptiveKLController
 from ..plant import KLPlant, control_metrics, simulate_control
+from . import _finite_answer
 
 #: The by-hand exercise: Ziegler et al.'s settings and two batch readings (nats per sequence).
 BY_HAND = {"init_kl_coef": 0.15, "target": 6.0, "horizon": 10_000, "batch_size": 512, "readings": (9.0, 5.4)}
@@ -24,17 +25,9 @@ def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-4)
 
 
-def _number(x: object) -> float | None:
-    try:
-        v = float(x)  # type: ignore[arg-type]
-    except Exception:  # noqa: BLE001 - any answer that is not a number gets advice, not a traceback
-        return None
-    return v if math.isfinite(v) else None
-
-
 def check_update_by_hand(beta_after_first: float, beta_after_second: float) -> str:
     """Check two hand-computed updates of the proportional controller (settings in :data:`BY_HAND`)."""
-    b1, b2 = _number(beta_after_first), _number(beta_after_second)
+    b1, b2 = _finite_answer(beta_after_first), _finite_answer(beta_after_second)
     if b1 is None or b2 is None:
         return "Please pass two finite numbers: β after the first batch and β after the second."
     s = BY_HAND
@@ -61,7 +54,7 @@ def check_update_by_hand(beta_after_first: float, beta_after_second: float) -> s
 
 def check_horizon(horizon: float) -> str:
     """Run the lesson's plant with batches of 256 and ``horizon``; say whether it meets the brief."""
-    h = _number(horizon)
+    h = _finite_answer(horizon)
     task = HORIZON_TASK
     if h is None or h < task["batch_size"]:
         return f"The horizon must be a number of samples of at least one batch ({task['batch_size']})."

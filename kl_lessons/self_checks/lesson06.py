@@ -14,6 +14,7 @@ from typing import Callable
 import torch
 
 from ..tinylm import CharVocab, TinyLM, sample
+from . import _finite_answer
 
 #: The signature the learner's function must have.
 FullKLFn = Callable[[TinyLM, TinyLM, CharVocab, torch.Tensor], torch.Tensor]
@@ -61,14 +62,6 @@ def check_full_kl(fn: FullKLFn) -> str:
     return "Correct: the exact per-text KL, summed over positions by the chain rule."
 
 
-def _finite(x: object) -> float | None:
-    try:
-        v = float(x)  # type: ignore[arg-type]
-    except Exception:  # noqa: BLE001 - any answer that is not a number gets advice, not a traceback
-        return None
-    return v if math.isfinite(v) else None
-
-
 def check_shout_threshold(beta: float, logp_bang: float) -> str:
     """Check the back-of-envelope β below which shouting pays, from log π_ref("!" after "!").
 
@@ -76,7 +69,7 @@ def check_shout_threshold(beta: float, logp_bang: float) -> str:
     and costs β·(0 − log π_ref) in KL, so shouting pays while β < −1/log π_ref.
     Returns a message; never raises for a wrong answer.
     """
-    b, lp = _finite(beta), _finite(logp_bang)
+    b, lp = _finite_answer(beta), _finite_answer(logp_bang)
     if b is None or lp is None:
         return "Please pass two finite numbers: your threshold β and the log π_ref you measured (in nats, < 0)."
     if lp >= 0:
@@ -100,7 +93,7 @@ def check_beta_step_limit(answer: float, batch_size: int = 64, horizon: int = 10
     β ← β·(1 + e·n/horizon) with e clipped to [−0.2, 0.2] and n the texts per step, so β moves by
     at most 0.2·n/horizon per step. Returns a message; never raises for a wrong answer.
     """
-    a = _finite(answer)
+    a = _finite_answer(answer)
     if a is None:
         return "Please pass one finite number: the largest fractional change of β in one step (e.g. 0.01 for 1 %)."
     expected = 0.2 * batch_size / horizon
