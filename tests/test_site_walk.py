@@ -344,12 +344,11 @@ def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple
                     problems.append(f"{where}: {trouble}")
             lap("slider", clock)
             page.evaluate("() => window.scrollTo(0, 0)")
-            # JPEG: half the time of a PNG for a page this tall, and plenty to read. On a phone a whole lesson is
-            # tens of thousands of pixels tall (minutes to capture on a busy 2-core machine): keep its first
-            # screens there, and the whole page at laptop width.
+            # JPEG: half the time of a PNG, and plenty to read. A whole lesson is tens of thousands of pixels tall
+            # (a minute or more to capture on a busy 2-core machine), so keep each page's first four screens.
             tall = page.evaluate("() => document.documentElement.scrollHeight")
-            clip = None if width == "laptop" else {"x": 0, "y": 0, "width": page.viewport_size["width"],
-                                                   "height": min(tall, 4 * page.viewport_size["height"])}
+            clip = {"x": 0, "y": 0, "width": page.viewport_size["width"],
+                    "height": min(tall, 4 * page.viewport_size["height"])}
             page.screenshot(path=str(folder / f"{width}-{name}.jpg"), full_page=True, clip=clip, type="jpeg",
                             quality=70, timeout=120_000)
             lap("screenshot", clock)

@@ -11,8 +11,9 @@ adaptive controller) with the notebook's settings on seeds 0 and 2, then checks 
   seed 0, β = 0.3 is not quite enough and its run learns to end texts with "!!!!!!!!", which the monitor
   reports; on the other seeds β = 0.3 holds and the monitor says nothing.
 
-Each seed costs a pretraining and three runs (about 50 s on one core), so all of them live in this one
-file: with the suite split over two workers, it runs beside the rest.
+Each seed costs a pretraining and three runs (about a minute on one core), so each seed has a test file of its
+own (test_capstone_seed_0.py, test_capstone_seed_2.py) and the two run on different workers. This module holds
+what they share; it defines no tests itself.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import pytest
 import torch
 
 from kl_lessons.controllers import AdaptiveKLController, FixedKLController
@@ -29,7 +29,6 @@ from kl_lessons.reward_models import default_judge
 from kl_lessons.rlhf import RLHFRun, train
 from kl_lessons.tinylm import pretrain, set_determinism
 
-SEEDS = (0, 2)  # the notebook uses 1; each seed costs about a minute of CPU
 TARGET = 3.0  # the adaptive run's KL target, nats per text (as in the notebook)
 
 
@@ -68,8 +67,7 @@ def hacked(run: RLHFRun) -> bool:
     return max(run.metrics["kl_mean"]) >= 10 or late(run, "exclaim_share") >= 0.03
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_without_a_penalty_the_proxy_is_hacked(seed: int) -> None:
+def check_without_a_penalty_the_proxy_is_hacked(seed: int) -> None:
     free = three_runs(seed)["β = 0"]
     assert late(free, "proxy") > 5 * early(free, "proxy") and late(free, "proxy") > early(free, "proxy") + 4
     assert late(free, "gold") < early(free, "gold") - 0.2                   # true quality falls
@@ -79,8 +77,7 @@ def test_without_a_penalty_the_proxy_is_hacked(seed: int) -> None:
     assert {w.check for w in health_report(free.metrics)} & {"reward_up_entropy_down", "kl_spikes"}
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_the_adaptive_controller_ends_near_its_target_without_a_hack(seed: int) -> None:
+def check_the_adaptive_controller_ends_near_its_target_without_a_hack(seed: int) -> None:
     run = three_runs(seed)["adaptive"]
     assert abs(late(run, "kl_mean") - TARGET) < 0.3 * TARGET
     assert late(run, "exclaim_share") < 0.03
@@ -88,19 +85,9 @@ def test_the_adaptive_controller_ends_near_its_target_without_a_hack(seed: int) 
     assert late(run, "ref_loglik") > early(run, "ref_loglik") - 0.1        # still fluent to π_ref
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("name", ["β = 0.3", "adaptive"])
-def test_the_monitor_is_silent_exactly_when_a_penalised_run_did_not_hack(seed: int, name: str) -> None:
+def check_the_monitor_is_silent_exactly_when_a_penalised_run_did_not_hack(seed: int, name: str) -> None:
     run = three_runs(seed)[name]
     report = health_report(run.metrics)
     assert bool(report) == hacked(run), [(w.check, w.step) for w in report]
     if not hacked(run):
         assert late(run, "gold") >= early(run, "gold") and max(run.metrics["kl_max"]) < 40
-
-
-def test_a_fixed_beta_can_be_too_small_on_some_seed() -> None:
-    """The lesson's honest caveat: β = 0.3 holds on most seeds, not on all of them (here, seed 0)."""
-    outcomes = {seed: hacked(three_runs(seed)["β = 0.3"]) for seed in SEEDS}
-    assert outcomes[0] and not any(outcomes[s] for s in SEEDS if s != 0)
-    caught = {w.check for w in health_report(three_runs(0)["β = 0.3"].metrics)}
-    assert "kl_spikes" in caught
