@@ -281,7 +281,9 @@ def _move_live_figure(page: Any) -> str | None:
     host = page.locator(".myst-anywidget").first
     if host.count() == 0:
         return "no live figure ({anywidget}) on the page"
-    host.scroll_into_view_if_needed()
+    # Scroll by script: Playwright's own scroll waits for the element to stop moving, and a long lesson keeps
+    # shifting while its images load above the figure (seen as a 30 s time-out on a busy machine).
+    host.evaluate("(el) => el.scrollIntoView({ block: 'center' })")
     slider = host.locator("input[type=range]").first
     try:
         slider.wait_for(state="visible", timeout=WAIT_MS)
