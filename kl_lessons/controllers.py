@@ -109,7 +109,7 @@ class AdaptiveKLController:
 
 
 class ThresholdKLController:
-    """The seed chapter's "bang-bang" rule, kept to compare against the proportional one.
+    """The source chapter's "bang-bang" rule, kept to compare against the proportional one.
 
     β is multiplied by ``factor`` when KL > factor·target, divided by ``factor`` when
     KL < target/2, and clamped to ``bounds``. Fed KL = 0.01, 0.02, 0.05, 0.1, 0.03,

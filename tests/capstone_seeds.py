@@ -67,27 +67,39 @@ def hacked(run: RLHFRun) -> bool:
     return max(run.metrics["kl_mean"]) >= 10 or late(run, "exclaim_share") >= 0.03
 
 
-def check_without_a_penalty_the_proxy_is_hacked(seed: int) -> None:
-    free = three_runs(seed)["β = 0"]
-    assert late(free, "proxy") > 5 * early(free, "proxy") and late(free, "proxy") > early(free, "proxy") + 4
-    assert late(free, "gold") < early(free, "gold") - 0.2                   # true quality falls
-    assert late(free, "entropy") < 0.05 * early(free, "entropy")            # collapse onto one text
-    assert late(free, "kl_mean") > 10 * TARGET                              # far from the reference
-    assert hacked(free)
-    assert {w.check for w in health_report(free.metrics)} & {"reward_up_entropy_down", "kl_spikes"}
+class SeedClaims:
+    """The lesson's claims on one seed; a test file per seed subclasses it and sets ``SEED`` (and ``BETA_03_HOLDS``)."""
 
+    SEED: int
+    BETA_03_HOLDS: bool  # does the fixed β = 0.3 run stay healthy on this seed?
 
-def check_the_adaptive_controller_ends_near_its_target_without_a_hack(seed: int) -> None:
-    run = three_runs(seed)["adaptive"]
-    assert abs(late(run, "kl_mean") - TARGET) < 0.3 * TARGET
-    assert late(run, "exclaim_share") < 0.03
-    assert late(run, "gold") > early(run, "gold")
-    assert late(run, "ref_loglik") > early(run, "ref_loglik") - 0.1        # still fluent to π_ref
+    def test_without_a_penalty_the_proxy_is_hacked(self) -> None:
+        free = three_runs(self.SEED)["β = 0"]
+        assert late(free, "proxy") > 5 * early(free, "proxy") and late(free, "proxy") > early(free, "proxy") + 4
+        assert late(free, "gold") < early(free, "gold") - 0.2                   # true quality falls
+        assert late(free, "entropy") < 0.05 * early(free, "entropy")            # collapse onto one text
+        assert late(free, "kl_mean") > 10 * TARGET                              # far from the reference
+        assert hacked(free)
+        assert {w.check for w in health_report(free.metrics)} & {"reward_up_entropy_down", "kl_spikes"}
 
+    def test_the_adaptive_controller_ends_near_its_target_without_a_hack(self) -> None:
+        run = three_runs(self.SEED)["adaptive"]
+        assert abs(late(run, "kl_mean") - TARGET) < 0.3 * TARGET
+        assert late(run, "exclaim_share") < 0.03
+        assert late(run, "gold") > early(run, "gold")
+        assert late(run, "ref_loglik") > early(run, "ref_loglik") - 0.1        # still fluent to π_ref
 
-def check_the_monitor_is_silent_exactly_when_a_penalised_run_did_not_hack(seed: int, name: str) -> None:
-    run = three_runs(seed)[name]
-    report = health_report(run.metrics)
-    assert bool(report) == hacked(run), [(w.check, w.step) for w in report]
-    if not hacked(run):
-        assert late(run, "gold") >= early(run, "gold") and max(run.metrics["kl_max"]) < 40
+    def test_the_monitor_is_silent_exactly_when_a_penalised_run_did_not_hack(self) -> None:
+        for name in ("β = 0.3", "adaptive"):
+            run = three_runs(self.SEED)[name]
+            report = health_report(run.metrics)
+            assert bool(report) == hacked(run), (name, [(w.check, w.step) for w in report])
+            if not hacked(run):
+                assert late(run, "gold") >= early(run, "gold") and max(run.metrics["kl_max"]) < 40
+
+    def test_whether_a_fixed_beta_of_0_3_holds(self) -> None:
+        """The lesson's caveat: β = 0.3 holds on most seeds, not on all; where it fails, the monitor reports it."""
+        run = three_runs(self.SEED)["β = 0.3"]
+        assert hacked(run) != self.BETA_03_HOLDS
+        if not self.BETA_03_HOLDS:
+            assert "kl_spikes" in {w.check for w in health_report(run.metrics)}

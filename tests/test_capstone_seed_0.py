@@ -1,35 +1,8 @@
-"""Lesson 6's claims on seed 0 (the notebook uses seed 1); the checks are in capstone_seeds.py."""
+"""Lesson 6's claims on seed 0 (the notebook uses seed 1); the claims are written once, in capstone_seeds.py."""
 
-from __future__ import annotations
-
-import pytest
-
-from capstone_seeds import (
-    check_the_adaptive_controller_ends_near_its_target_without_a_hack,
-    check_the_monitor_is_silent_exactly_when_a_penalised_run_did_not_hack,
-    check_without_a_penalty_the_proxy_is_hacked,
-    hacked,
-    health_report,
-    three_runs,
-)
-
-SEED = 0
+from capstone_seeds import SeedClaims
 
 
-def test_without_a_penalty_the_proxy_is_hacked() -> None:
-    check_without_a_penalty_the_proxy_is_hacked(SEED)
-
-
-def test_the_adaptive_controller_ends_near_its_target_without_a_hack() -> None:
-    check_the_adaptive_controller_ends_near_its_target_without_a_hack(SEED)
-
-
-@pytest.mark.parametrize("name", ["β = 0.3", "adaptive"])
-def test_the_monitor_is_silent_exactly_when_a_penalised_run_did_not_hack(name: str) -> None:
-    check_the_monitor_is_silent_exactly_when_a_penalised_run_did_not_hack(SEED, name)
-
-
-def test_a_fixed_beta_of_0_3_is_too_small_on_this_seed() -> None:
-    """The lesson's caveat: β = 0.3 holds on most seeds, not on this one; the monitor reports it."""
-    run = three_runs(SEED)["β = 0.3"]
-    assert hacked(run) and "kl_spikes" in {w.check for w in health_report(run.metrics)}
+class TestSeed0(SeedClaims):
+    SEED = 0
+    BETA_03_HOLDS = False

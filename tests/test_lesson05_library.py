@@ -194,7 +194,7 @@ def test_fixed_beta_settles_at_its_equilibrium_kl(toy_table) -> None:
 
 
 def test_seed_table_through_the_loop() -> None:
-    # Replace every reading by the seed chapter's six KL values.
+    # Replace every reading by the source chapter's six KL values.
     readings = [0.01, 0.02, 0.05, 0.1, 0.03, 0.02]
     controller = ThresholdKLController()
     plant = KLPlant(BETAS, KLS, lag=5.0, noise=0.1, batch_size=4)
