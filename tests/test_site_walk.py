@@ -259,6 +259,10 @@ MARK_PICTURE = """(host) => {
 }"""
 
 
+#: What a live figure's picture is drawn from: a canvas's pixels, an image's source, or an svg's markup.
+PICTURE_CONTENT = """(el) => el.tagName === 'CANVAS' ? el.toDataURL() : el.tagName === 'IMG' ? el.src : el.outerHTML"""
+
+
 def _route_cdn(external: list[str], origin: str):
     def handle(route: Any) -> None:
         url = route.request.url
@@ -292,7 +296,9 @@ def _move_live_figure(page: Any) -> str | None:
     if not host.evaluate(MARK_PICTURE):
         return "the live figure has no picture (svg, canvas or img)"
     picture = host.locator("[data-walk-picture]")
-    before = picture.screenshot()
+    # Compare what the picture is drawn from, not screenshots of it: an element screenshot waits for the element
+    # to stop moving, and a long lesson may still be shifting while its images load (a 30 s time-out, seen twice).
+    before = picture.evaluate(PICTURE_CONTENT)
     value = slider.input_value()
     slider.focus()
     page.keyboard.press("ArrowRight")
@@ -301,7 +307,7 @@ def _move_live_figure(page: Any) -> str | None:
     if slider.input_value() == value:
         return "the first slider did not move with the arrow keys"
     page.wait_for_timeout(150)
-    if picture.screenshot() == before:
+    if picture.evaluate(PICTURE_CONTENT) == before:
         return f"the picture did not change when the slider moved ({value} → {slider.input_value()})"
     return None
 
