@@ -280,6 +280,9 @@ CONTRACTS: dict[str, Any] = {
                                      {"winner": choice() + [lambda: "A"], "loser": choice()}),
     "lesson03.check_overtake_beta": NeverRaises(lesson03.check_overtake_beta),
     "lesson03.check_loss_estimator": NeverRaises(lesson03.check_loss_estimator),
+    "lesson03.response_penalty": Raises(lesson03.response_penalty, lambda: {"beta": 0.02},
+                                        {"beta": NONNEGATIVE}, names={"beta": "kl_coef"}),
+    "lesson03.check_response_penalty": NeverRaises(lambda a: lesson03.check_response_penalty(a, a)),
     # ---- lesson 4
     "optimum.tilted_policy": Raises(optimum.tilted_policy, lambda: {"ref_probs": REF3, "rewards": [1.0, 0.0, 0.5],
                                                                     "beta": 0.5},
@@ -319,6 +322,12 @@ CONTRACTS: dict[str, Any] = {
     "toy_responses.ToyResponses": Record(),
     "toy_responses.BetaSweep": Record(),
     "lesson04.check_beta_for_kl": NeverRaises(lesson04.check_beta_for_kl),
+    "lesson04.gold_optimal_beta": Raises(lesson04.gold_optimal_beta, lambda: {}),
+    "lesson04.bon_match_n": Raises(lesson04.bon_match_n, lambda: {}),
+    "lesson04.check_honest_gold": NeverRaises(lesson04.check_honest_gold),
+    "lesson04.check_sqrt_gain_kl": NeverRaises(lesson04.check_sqrt_gain_kl),
+    "lesson04.check_bon_match": NeverRaises(lesson04.check_bon_match),
+    "lesson04.check_rounded_bon_kl": NeverRaises(lesson04.check_rounded_bon_kl),
     # ---- lesson 5
     "controllers.FixedKLController": [
         Raises(controllers.FixedKLController, lambda: {"kl_coef": 0.0}, {"kl_coef": NONNEGATIVE}),

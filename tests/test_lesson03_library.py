@@ -23,7 +23,9 @@ from kl_lessons.kl_in_loss import (
     forward_kl_gradient,
     reverse_kl_gradient,
 )
-from kl_lessons.self_checks.lesson03 import check_loss_estimator, check_overtake_beta, overtake_beta
+from kl_lessons.self_checks.lesson03 import (
+    UNITS_TASK, check_loss_estimator, check_overtake_beta, check_response_penalty, overtake_beta, response_penalty,
+)
 
 @pytest.fixture(autouse=True, scope="module")
 def one_thread() -> Iterator[None]:
@@ -328,6 +330,38 @@ def test_check_loss_estimator_messages() -> None:
     assert check_loss_estimator(" K2 ").startswith("Correct")
     assert "zero" in check_loss_estimator("k1") and "other direction" in check_loss_estimator("k3")
     assert check_loss_estimator(3).startswith("Pick")
+    assert check_loss_estimator(...).startswith("Fill in")
+
+
+def test_check_overtake_beta_asks_to_fill_in_the_placeholder() -> None:
+    assert check_overtake_beta(...).startswith("Fill in")
+
+
+def test_response_penalty_is_beta_times_the_summed_kl() -> None:
+    kl = UNITS_TASK["tokens"] * UNITS_TASK["nats_per_token"]
+    assert math.isclose(response_penalty(UNITS_TASK["beta"]), UNITS_TASK["beta"] * kl, rel_tol=1e-12)
+    assert math.isclose(response_penalty(1.0), kl, rel_tol=1e-12)
+
+
+def test_check_response_penalty_messages() -> None:
+    t = UNITS_TASK
+    kl = response_penalty(1.0)
+    penalty, beta = t["beta"] * kl, t["score_to_match"] / kl
+    assert check_response_penalty(penalty, beta).startswith("Correct")
+    assert check_response_penalty(round(penalty, 3), round(beta, 3)).startswith("Correct")
+    assert "one token" in check_response_penalty(penalty / t["tokens"], beta)                      # per token
+    assert "positive" in check_response_penalty(-penalty, beta)                                    # wrong sign
+    assert "bits" in check_response_penalty(penalty / math.log(2), beta)                           # bits
+    assert "one token's penalty" in check_response_penalty(penalty, 1 / t["nats_per_token"])       # per-token β
+    assert "reciprocal" in check_response_penalty(penalty, kl)
+    assert "not by the penalty" in check_response_penalty(penalty, 1 / penalty)
+    assert "per bit" in check_response_penalty(penalty, math.log(2) / kl)
+    assert check_response_penalty(penalty, 0.5).startswith("Penalty right")
+    assert check_response_penalty(0.5, beta).startswith("Not yet")
+    assert check_response_penalty(..., ...).startswith("Fill in")
+    for junk in ("abc", None, math.nan, torch.tensor([1.0, 2.0]), 10**400):
+        assert check_response_penalty(junk, beta).startswith("Please")
+        assert check_response_penalty(penalty, junk).startswith("Please")
 
 
 # --- the shaped reward itself -----------------------------------------------------------------

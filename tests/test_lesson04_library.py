@@ -11,7 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kl_lessons import best_of_n_kl, entropy, kl_divergence, kl_reward_frontier, tilted_policy
-from kl_lessons.self_checks.lesson04 import check_beta_for_kl
+from kl_lessons.self_checks.lesson04 import (
+    bon_match_n, check_beta_for_kl, check_bon_match, check_honest_gold, check_rounded_bon_kl, check_sqrt_gain_kl,
+    gold_optimal_beta,
+)
 from kl_lessons.toy_responses import (
     beta_sweep,
     best_of_n_policy,
@@ -212,15 +215,95 @@ def test_mirror_descent_keeps_zero_reference_mass_at_zero() -> None:
 # --- self-check ------------------------------------------------------------------------------------------------------
 
 
+JUNK = ["abc", None, math.nan, math.inf, torch.tensor([1.0, 2.0]), 10**400, [0.1], object()]
+
+
+def _beta_with_kl(kl: float) -> float:
+    lo, hi = math.log(1e-4), math.log(100.0)
+    for _ in range(80):  # bisection in log β: KL falls as β grows
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if float(toy_frontier_table([math.exp(mid)])[1][0]) > kl else (lo, mid)
+    return math.exp(0.5 * (lo + hi))
+
+
 def test_self_check_guides_towards_the_target() -> None:
     assert check_beta_for_kl(0.05).startswith("Not yet") and "raise β" in check_beta_for_kl(0.05)
     assert "lower β" in check_beta_for_kl(0.5)
-    lo, hi = math.log(0.01), math.log(1.0)
-    for _ in range(60):  # bisection in log β: KL falls as β grows
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if float(toy_frontier_table([math.exp(mid)])[1][0]) > 2.0 else (lo, mid)
-    assert check_beta_for_kl(math.exp(lo)).startswith("✅")
+    assert check_beta_for_kl(_beta_with_kl(2.0)).startswith("✅")
     assert check_beta_for_kl("abc").startswith("❌") and check_beta_for_kl(-1.0).startswith("❌")
+
+
+def test_check_beta_for_kl_names_the_slips() -> None:
+    assert "bits" in check_beta_for_kl(_beta_with_kl(2 * math.log(2)))        # 2 bits, not 2 nats
+    assert "√KL" in check_beta_for_kl(_beta_with_kl(4.0))                      # read √KL = 2 off the frontier
+    assert "λ = 1/β" in check_beta_for_kl(1 / _beta_with_kl(2.0))               # the inverse stiffness
+    assert "gold peaks" in check_beta_for_kl(gold_optimal_beta())
+    assert check_beta_for_kl(...).startswith("❌ fill in")
+    for junk in JUNK:
+        assert check_beta_for_kl(junk).startswith("❌")
+
+
+def test_gold_optimal_beta_is_the_lessons_beta_star() -> None:
+    b = gold_optimal_beta()
+    gold = beta_sweep(TOY, [b * 0.9, b, b * 1.1]).gold
+    assert 0.1 < b < 0.12 and float(gold[1]) > max(float(gold[0]), float(gold[2]))
+
+
+def test_check_honest_gold_messages() -> None:
+    honest = make_toy_responses(exclamation_bonus=0.0)
+    best = float(honest.gold.max())
+    assert check_honest_gold(best).startswith("Correct") and check_honest_gold(round(best, 3)).startswith("Correct")
+    hacked_peak = float(beta_sweep(TOY, [gold_optimal_beta()]).gold[0])
+    assert "hackable" in check_honest_gold(hacked_peak)
+    assert "π_ref" in check_honest_gold(float(honest.ref_probs @ honest.gold))
+    assert "hacked proxy" in check_honest_gold(float(TOY.proxy.max()))
+    assert "cannot exceed" in check_honest_gold(best + 0.1)
+    assert check_honest_gold(0.3).startswith("Not yet")
+    assert check_honest_gold(...).startswith("Fill in")
+    for junk in JUNK:
+        assert check_honest_gold(junk).startswith("Please")
+
+
+def test_check_sqrt_gain_kl_messages() -> None:
+    assert check_sqrt_gain_kl(lambda a, beta: a * a / (4 * beta * beta)).startswith("Correct")
+    assert "Square it" in check_sqrt_gain_kl(lambda a, beta: a / (2 * beta))            # √KL, not KL
+    assert "β is squared too" in check_sqrt_gain_kl(lambda a, beta: a * a / (4 * beta))
+    assert "mind the ½" in check_sqrt_gain_kl(lambda a, beta: (a / beta) ** 2)
+    assert "gain/β" in check_sqrt_gain_kl(lambda a, beta: a / beta)
+    assert check_sqrt_gain_kl(lambda a, beta: 1.0).startswith("Not yet")
+    assert "nothing yet" in check_sqrt_gain_kl(lambda a, beta: None)
+    assert "raised ZeroDivisionError" in check_sqrt_gain_kl(lambda a, beta: 1 / 0)
+    assert check_sqrt_gain_kl(lambda a, beta: "x").startswith("Return one finite number")
+    assert check_sqrt_gain_kl(lambda a, beta: torch.tensor([1.0, 2.0])).startswith("Return one finite number")
+    for junk in JUNK:
+        assert check_sqrt_gain_kl(junk).startswith("Pass your function")
+
+
+def test_check_bon_match_messages() -> None:
+    n = bon_match_n()
+    target = float(beta_sweep(TOY, [gold_optimal_beta()]).kl[0])
+    gaps = [abs(float(exact_best_of_n_kl(TOY.ref_probs, TOY.proxy, k)) - target) for k in range(1, 65)]
+    assert gaps[n - 1] == min(gaps)
+    assert check_bon_match(n).startswith("Correct")
+    assert "more than" in check_bon_match(n + 1) and "less than" in check_bon_match(n - 1)
+    assert check_bon_match(10**7).startswith("Not yet")
+    assert check_bon_match(...).startswith("Fill in")
+    for junk in JUNK + [2.5, 0, -3, True]:
+        assert check_bon_match(junk).startswith("n is a whole number")
+
+
+def test_check_rounded_bon_kl_messages() -> None:
+    rounded = torch.round(TOY.proxy, decimals=1)
+    want = float(exact_best_of_n_kl(TOY.ref_probs, rounded, 8))
+    assert check_rounded_bon_kl(want).startswith("Correct")
+    assert check_rounded_bon_kl(round(want, 3)).startswith("Correct")
+    assert "unrounded" in check_rounded_bon_kl(float(exact_best_of_n_kl(TOY.ref_probs, TOY.proxy, 8)))
+    assert "assumes no ties" in check_rounded_bon_kl(math.log(8) - 7 / 8)
+    assert "bits" in check_rounded_bon_kl(want / math.log(2))
+    assert check_rounded_bon_kl(0.5).startswith("Not yet")
+    assert check_rounded_bon_kl(...).startswith("Fill in")
+    for junk in JUNK:
+        assert check_rounded_bon_kl(junk).startswith("Please")
 
 
 # --- validation -------------------------------------------------------------------------------------------------------
@@ -247,3 +330,20 @@ def test_self_check_guides_towards_the_target() -> None:
 def test_bad_inputs_raise_naming_the_argument(call, name: str) -> None:
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_exercise_solutions_numbers() -> None:
+    """The numbers the lesson's solutions state for the honest toy and for best-of-n at π_β*'s budget."""
+    honest = make_toy_responses(exclamation_bonus=0.0)
+    top = honest.gold == honest.gold.max()
+    assert math.isclose(float(honest.gold.max()), 0.4) and int(top.sum()) == 2
+    assert sorted(int(m) for m in honest.exclamations[top]) == [0, 1]      # a full stop and one "!"
+    star = beta_sweep(TOY, [gold_optimal_beta()])
+    p7 = best_of_n_policy(TOY.ref_probs, TOY.proxy, 7)
+    kl7 = float(kl_divergence(p7, TOY.ref_probs))
+    assert bon_match_n() == 7 and round(kl7, 3) == 1.081 and round(float(star.kl[0]), 3) == 1.090
+    assert round(float(exact_best_of_n_kl(TOY.ref_probs, TOY.proxy, 8)), 3) == 1.196
+    assert round(float(p7 @ TOY.gold), 3) == 0.219 and round(float(star.gold[0]), 3) == 0.186
+    assert round(float(p7 @ TOY.proxy), 3) == 0.401 and round(float(star.proxy[0]), 3) == 0.413
+    # π_β at best-of-7's own KL still beats it on the proxy.
+    assert float(beta_sweep(TOY, [_beta_with_kl(kl7)]).proxy[0]) > float(p7 @ TOY.proxy)

@@ -10,8 +10,10 @@ from typing import Any
 
 import torch
 
-from ..response_batch import cafe_review_batch
 from ..kl_in_loss import expected_estimator_gradient, reverse_kl_gradient
+from ..response_batch import cafe_review_batch
+from ..shaped_reward import kl_penalized_rewards
+from . import _finite_answer
 
 #: How close a β answer must be (reward units per nat); the exercise asks for 3 decimals.
 BETA_TOLERANCE = 1e-3
@@ -46,6 +48,8 @@ def check_overtake_beta(answer: Any) -> str:
     str
         "Correct" with the reason, or a hint.
     """
+    if answer is Ellipsis:
+        return "Fill in your β first: replace the ... with a number, such as 0.123."
     try:
         beta = float(answer)
     except Exception:  # noqa: BLE001 - any answer that is not a number gets advice, not a traceback
@@ -80,6 +84,8 @@ def check_loss_estimator(answer: Any) -> str:
     answer : {"k1", "k2", "k3"}
         Your choice.
     """
+    if answer is Ellipsis:
+        return "Fill in your choice first: replace the ... with 'k1', 'k2' or 'k3'."
     choice = answer.strip().lower() if isinstance(answer, str) else ""
     if choice not in ("k1", "k2", "k3"):
         return f"Pick one of 'k1', 'k2' or 'k3' (got {answer!r})."
@@ -96,3 +102,78 @@ def check_loss_estimator(answer: Any) -> str:
     if choice == "k1":
         return "Not this one: ∇log π(y) averages to zero under π, so k1 in the loss pushes nowhere on average."
     return "Not this one: k3 in the loss averages to π − π_ref, the gradient of KL(π_ref‖π), the other direction."
+
+
+#: The per-token-or-per-response exercise: a response's length, its mean drift per token (nats),
+#: InstructGPT's β (reward units per nat) and the score the penalty should match.
+UNITS_TASK = {"tokens": 40, "nats_per_token": 0.15, "beta": 0.02, "score_to_match": 1.0}
+
+#: How close both answers must be: within rounding to three decimals, or 0.1 % for larger numbers.
+UNITS_ATOL, UNITS_RTOL = 5e-4, 1e-3
+
+
+def response_penalty(beta: float) -> float:
+    """What ``beta`` takes off the reward of the exercise's response, in reward units.
+
+    The response is shaped as lesson 3 shapes one (score 0, every token drifting by
+    ``UNITS_TASK["nats_per_token"]``), so the penalty is −Σ_t r_t = β·Σ_t kl_t.
+    """
+    t = UNITS_TASK
+    logprobs = torch.full((1, t["tokens"]), -1.0, dtype=torch.float64)
+    rewards, _ = kl_penalized_rewards([0.0], logprobs, logprobs - t["nats_per_token"], beta)
+    return -float(rewards.sum())
+
+
+def check_response_penalty(penalty: Any, beta_for_one: Any) -> str:
+    """Check the per-token-or-per-response exercise (settings in :data:`UNITS_TASK`).
+
+    Parameters
+    ----------
+    penalty : float
+        What β = 0.02 takes off the reward of a 40-token response drifting 0.15 nats per token
+        (reward units, as a positive amount).
+    beta_for_one : float
+        The β (reward units per nat) at which that penalty equals a score of 1.0.
+
+    Returns
+    -------
+    str
+        "Correct" with the numbers, or a hint that names the likely slip.
+    """
+    if penalty is Ellipsis or beta_for_one is Ellipsis:
+        return "Fill in both answers first: replace each ... with a number."
+    p, b = _finite_answer(penalty), _finite_answer(beta_for_one)
+    if p is None or b is None:
+        return "Please pass two finite numbers: the penalty (reward units) and the β that makes it 1.0."
+    t = UNITS_TASK
+    want_p = response_penalty(t["beta"])
+    kl_nats = response_penalty(1.0)  # β = 1 charges exactly the response's KL in nats
+    want_b = t["score_to_match"] / kl_nats
+    per_token = want_p / t["tokens"]
+
+    def near(x: float, y: float) -> bool:
+        return math.isclose(x, y, rel_tol=UNITS_RTOL, abs_tol=UNITS_ATOL)
+
+    if not near(p, want_p):
+        if near(p, per_token):
+            return (f"Not yet: {p:.4g} is what one token pays. The reward charges the KL summed over all "
+                    f"{t['tokens']} tokens.")
+        if near(p, -want_p):
+            return "Right size, but give the penalty as the amount taken off the reward: a positive number."
+        if near(p, want_p / math.log(2)):
+            return "Not yet: that prices the KL in bits. β multiplies nats, and 0.15 per token is already in nats."
+        return (f"Not yet: the penalty is β times the response's KL, and the response's KL is the sum of its "
+                f"{t['tokens']} per-token KLs.")
+    if not near(b, want_b):
+        if near(b, t["score_to_match"] / t["nats_per_token"]):
+            return "Penalty right. That β makes one token's penalty 1.0; the reward charges the summed KL."
+        if near(b, kl_nats / t["score_to_match"]):
+            return "Penalty right. That is the reciprocal: β is reward per nat, so divide the score by the KL."
+        if near(b, t["score_to_match"] / want_p):
+            return "Penalty right. Divide the score by the KL in nats, not by the penalty: β is reward per nat."
+        if near(b, t["score_to_match"] * math.log(2) / kl_nats):
+            return "Penalty right. That β is per bit of KL; β multiplies nats, so use the KL in nats."
+        return "Penalty right. Now solve β·KL = 1.0 for β, with the response's KL in nats."
+    return (f"Correct: {t['tokens']} × {t['nats_per_token']} = {kl_nats:.4g} nats, so β = {t['beta']} charges "
+            f"{want_p:.4g}, and β = {want_b:.4f} charges a whole point. Both are sums over the response, "
+            "like Ziegler et al.'s 6-nat target.")
