@@ -11,3 +11,14 @@ import os
 
 os.environ["ATEN_CPU_CAPABILITY"] = "default"
 os.environ["OMP_NUM_THREADS"] = "1"
+
+# A fresh, empty pretraining cache for the whole run, shared by the xdist workers (they inherit the controller's
+# environment) and the notebook kernels they start: every reference model a test needs is trained once per run,
+# on this run's kernels, and never loaded from an earlier run or a learner's own cache.
+if "PYTEST_XDIST_WORKER" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["KL_LESSONS_CACHE"] = tempfile.mkdtemp(prefix="kl-lessons-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["KL_LESSONS_CACHE"], ignore_errors=True)

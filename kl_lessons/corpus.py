@@ -10,6 +10,7 @@ lines are kept apart for the gold judge, so the judge never read the training te
 
 from __future__ import annotations
 
+import itertools
 import random
 from importlib import resources
 from pathlib import Path
@@ -62,6 +63,19 @@ def generate_corpus(n_sentences: int = N_SENTENCES, seed: int = 0) -> list[str]:
     n = count(n_sentences, "n_sentences", maximum=10**7)
     rng = random.Random(as_seed(seed))
     return [_sentence(rng) for _ in range(n)]
+
+
+def questions() -> tuple[str, ...]:
+    """Every question the grammar can write, in a fixed order (lesson 8's verifiable task).
+
+    They are the sentences of the grammar's "?" shapes, every slot filled every possible way:
+    "did the cat see the red ball?" and its 14 × 7 = 98 siblings.
+    """
+    found = []
+    for pattern, slots, end in _TEMPLATES:
+        if end == "?":
+            found.extend(pattern.format(*words) + end for words in itertools.product(*slots))
+    return tuple(found)
 
 
 def load_sentences(split: str = "train") -> list[str]:

@@ -1,4 +1,4 @@
-"""Lesson 6: two reward models, one that can be fooled and one that judges quality.
+"""Lessons 6 and 8: two reward models, one that can be fooled and one that judges quality, and a verifiable reward.
 
 * :func:`proxy_reward` is what the policy is trained on. It was meant to reward
   cheerful text, but it only counts exclamation marks and a few upbeat words, so
@@ -7,7 +7,11 @@
   proxy imitates): fluent text made of real words, not repeating itself, with a
   small bonus for being cheerful. The policy never sees it; we only watch it.
 
-Both take a list of texts and return a float64 tensor of shape (len(texts),).
+* :func:`question_reward` (lesson 8) is a *verifiable* reward, like a unit test or a
+  maths checker: 1 if the text opens with one of the grammar's questions, word for
+  word, else 0. Nothing scores without doing the task, so it cannot be hacked.
+
+All take a list of texts and return a float64 tensor of shape (len(texts),).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Iterable, Sequence
 import torch
 
 from ._validate import positive
-from .corpus import load_sentences
+from .corpus import load_sentences, questions
 
 #: The words the proxy (and, a little, the gold judge) count as upbeat.
 UPBEAT_WORDS = ("great", "good", "fun", "nice", "happy")
@@ -60,6 +64,25 @@ def proxy_reward(texts: Sequence[str]) -> torch.Tensor:
         Reward in points (unbounded above: 32 exclamation marks score 32).
     """
     return torch.tensor([float(upbeat_count(t)) for t in _check_texts(texts)], dtype=torch.float64)
+
+
+_QUESTIONS = frozenset(questions())
+
+
+def solved_question(text: str) -> str | None:
+    """The grammar's question that ``text`` opens with (its first line, exactly), or ``None``."""
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a string, got {type(text).__name__}")
+    first_line = text.split("\n", 1)[0]
+    return first_line if first_line in _QUESTIONS else None
+
+
+def question_reward(texts: Sequence[str]) -> torch.Tensor:
+    """A verifiable reward: 1.0 for each text whose first line is one of the grammar's 98 questions, else 0.0.
+
+    Returns a float64 tensor of shape (len(texts),), like the other rewards here.
+    """
+    return torch.tensor([float(solved_question(t) is not None) for t in _check_texts(texts)], dtype=torch.float64)
 
 
 @dataclass

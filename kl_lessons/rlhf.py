@@ -97,6 +97,9 @@ def train(
     lr: float = 3e-3,
     estimator: str = "k1",
     reward_fn: Callable[[Sequence[str]], torch.Tensor] = proxy_reward,
+    entropy_bonus: float = 0.0,
+    track_step_kl: bool = False,
+    reset_reference_every: int | None = None,
     seed: int = 0,
     sample_at: Sequence[int] = (),
     n_samples: int = 3,
@@ -123,6 +126,17 @@ def train(
         Per-token KL estimator used in the reward (and in the recorded KL).
     reward_fn : callable
         Texts → scores; the proxy by default.
+    entropy_bonus : float
+        α ≥ 0: every token's reward also gets α·(−log π(y_t)), a one-sample estimate of the policy's entropy
+        at that position (lesson 8). The KL penalty −β·(log π − log π_ref) is the same bonus with α = β plus
+        an anchor β·log π_ref; this option is the bonus without the anchor.
+    track_step_kl : bool
+        Also record ``"step_kl"``: how far one update moved the policy, KL(π_before ‖ π_after) per text in
+        nats, estimated with k3 on the batch just trained on (the ``approx_kl`` PPO trainers log, there per
+        token). Costs one extra forward pass per step.
+    reset_reference_every : int or None
+        Every this many steps the reference becomes a frozen copy of the current policy (ProRL's reference
+        resets, lesson 8). The recorded KL and ``ref_loglik`` are then to the current reference.
     seed : int
         Seeds sampling, so two runs with the same arguments are identical.
     sample_at : sequence of int
@@ -149,6 +163,11 @@ def train(
     n_samples = count(n_samples, "n_samples")
     lr = positive(lr, "lr")
     seed = as_seed(seed)
+    entropy_bonus = positive(entropy_bonus, "entropy_bonus", allow_zero=True)
+    if not isinstance(track_step_kl, bool):
+        raise ValueError(f"track_step_kl must be True or False, got {track_step_kl!r}")
+    if reset_reference_every is not None:
+        reset_reference_every = count(reset_reference_every, "reset_reference_every", maximum=10**7)
     if isinstance(sample_at, (str, bytes)) or not hasattr(sample_at, "__iter__"):
         raise ValueError(f"sample_at must be a sequence of steps, got {sample_at!r}")
     sample_at = {count(s, "sample_at", minimum=0) for s in sample_at}
@@ -157,9 +176,12 @@ def train(
     policy = copy.deepcopy(reference).train().requires_grad_(True)
     opt = torch.optim.Adam(policy.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
-    metrics: dict[str, list[float]] = {key: [] for key in METRIC_KEYS}
+    keys = METRIC_KEYS + (("step_kl",) if track_step_kl else ())
+    metrics: dict[str, list[float]] = {key: [] for key in keys}
     samples: dict[int, list[str]] = {}
     for step in tqdm(range(steps), desc=desc, disable=not progress):
+        if reset_reference_every and step and step % reset_reference_every == 0:
+            frozen = copy.deepcopy(policy).eval().requires_grad_(False)
         roll = sample(policy, vocab, batch_size, length, gen)
         texts = vocab.decode(roll.tokens)
         proxy = reward_fn(texts)
@@ -170,6 +192,8 @@ def train(
         logprobs, _ = score(policy, vocab, roll.tokens)
         beta = positive(controller.value, "controller.value", allow_zero=True)
         rewards, kl = kl_penalized_rewards(proxy, logprobs.detach(), ref_logprobs, beta, estimator=estimator)
+        if entropy_bonus:
+            rewards = rewards - entropy_bonus * logprobs.detach()
         # Reward-to-go from each token, minus its batch mean at that position.
         to_go = rewards.flip(-1).cumsum(-1).flip(-1)
         advantage = to_go - to_go.mean(0, keepdim=True)
@@ -179,6 +203,10 @@ def train(
         opt.zero_grad()
         loss.backward()
         opt.step()
+        if track_step_kl:
+            with torch.no_grad():
+                log_ratio = score(policy, vocab, roll.tokens)[0] - logprobs.detach()  # log π_after/π_before
+            row_step_kl = (log_ratio.expm1() - log_ratio).sum(-1).mean()  # k3 of KL(π_before ‖ π_after)
         # float64, so that a collapsed batch (all texts equal) keeps its mean from rounding above its max.
         seq_kl = kl.double().sum(-1)
         controller.update(float(seq_kl.mean()), n_steps=batch_size)
@@ -189,7 +217,9 @@ def train(
             "ref_loglik": ref_logprobs.mean(), "exclaim_share": (roll.tokens == vocab.chars.find("!")).float().mean(),
             "beta": beta,
         }
-        for key in METRIC_KEYS:
+        if track_step_kl:
+            row["step_kl"] = row_step_kl
+        for key in keys:
             metrics[key].append(float(row[key]))
         if step in sample_at:
             samples[step] = texts[:n_samples]

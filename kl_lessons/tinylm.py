@@ -16,8 +16,14 @@ anything the lessons print, so every machine re-runs the capstone to the same nu
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Iterator
 
 import torch
 from torch import nn
@@ -227,13 +233,53 @@ def score(model: TinyLM, vocab: CharVocab, tokens: torch.Tensor) -> tuple[torch.
     return logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1), -(logp.exp() * logp).sum(-1)
 
 
+#: Where :func:`pretrain` keeps finished models, unless the ``KL_LESSONS_CACHE`` environment variable names a folder.
+DEFAULT_CACHE = Path.home() / ".cache" / "kl-lessons"
+
+
+def _cache_file(args: tuple) -> Path:
+    """The file a pretraining run with these arguments is kept in.
+
+    The key covers everything the result depends on: the arguments, this module's code, the corpus and
+    torch's version. Change any of them and the model is trained afresh.
+    """
+    key = hashlib.sha256(repr((args, torch.__version__)).encode())
+    key.update(Path(__file__).read_bytes())
+    key.update(resources.files("kl_lessons").joinpath("data/corpus.txt").read_bytes())
+    folder = Path(os.environ.get("KL_LESSONS_CACHE") or DEFAULT_CACHE)
+    return folder / f"tinylm-{key.hexdigest()[:20]}.pt"
+
+
+@contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``lock`` (where the OS has ``fcntl``; elsewhere, no lock)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: at worst two processes both train the same model
+        yield
+        return
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def pretrain(
-    steps: int = 600, batch_size: int = 32, window: int = 48, lr: float = 1e-2, seed: int = 0
+    steps: int = 600, batch_size: int = 32, window: int = 48, lr: float = 1e-2, seed: int = 0, cache: bool = True
 ) -> tuple[TinyLM, CharVocab, list[float]]:
     """Train the reference model on the training sentences by next-character prediction.
 
     Random windows of ``window`` characters are cut from the corpus (sentences
     joined by newlines). Adam with a learning rate that decays linearly to zero.
+
+    Pretraining takes seconds to half a minute, and lessons 6 and 8 both need the same
+    model, so with ``cache=True`` a finished model is saved to disk (in the folder named
+    by ``KL_LESSONS_CACHE``, else ``~/.cache/kl-lessons``) and later calls with the
+    same arguments load it: the same weights and losses, bit for bit. The file's name
+    hashes the arguments, this module's code, the corpus and torch's version, so a
+    change to any of them trains afresh. Delete the folder to retrain.
 
     Returns
     -------
@@ -247,7 +293,35 @@ def pretrain(
     batch_size = count(batch_size, "batch_size", maximum=MAX_BATCH)
     window = count(window, "window", maximum=MAX_LENGTH)
     lr = positive(lr, "lr")
-    torch.manual_seed(as_seed(seed))
+    seed = as_seed(seed)
+    if not isinstance(cache, bool):
+        raise ValueError(f"cache must be True or False, got {cache!r}")
+    if not cache:
+        return _pretrain(steps, batch_size, window, lr, seed)
+    path = _cache_file((steps, batch_size, window, lr, seed))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(path.with_suffix(".lock")):  # two processes that want one model train it once
+        if not path.exists():
+            model, vocab, losses = _pretrain(steps, batch_size, window, lr, seed)
+            # Write under a private name, then rename: a reader never sees half a file.
+            partial = path.with_suffix(f".{os.getpid()}.part")
+            # The global random state is saved too: a fresh run leaves it where the model's initialisation left
+            # it, and code after pretrain() that draws from it must see the same numbers either way.
+            record = {"state": model.state_dict(), "chars": vocab.chars, "losses": losses, "rng": torch.get_rng_state()}
+            torch.save(record, partial)
+            os.replace(partial, path)
+            return model, vocab, losses
+    saved = torch.load(path, weights_only=True)
+    vocab = CharVocab(saved["chars"])
+    model = TinyLM(vocab.size)
+    model.load_state_dict(saved["state"])
+    torch.set_rng_state(saved["rng"])
+    return model.eval(), vocab, list(saved["losses"])
+
+
+def _pretrain(steps: int, batch_size: int, window: int, lr: float, seed: int) -> tuple[TinyLM, CharVocab, list[float]]:
+    """The training itself, for :func:`pretrain` (arguments already checked)."""
+    torch.manual_seed(seed)
     text = BOS + BOS.join(load_sentences("train")) + BOS
     vocab = CharVocab.from_text(text)
     data = vocab.encode(text)

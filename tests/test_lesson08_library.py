@@ -1,0 +1,106 @@
+"""Lesson 8's library: the verifiable reward, and the trainer's entropy bonus, step KL and reference resets."""
+
+import itertools
+
+import pytest
+import torch
+
+from kl_lessons.controllers import FixedKLController
+from kl_lessons.corpus import load_sentences, questions
+from kl_lessons.reward_models import default_judge, question_reward, solved_question
+from kl_lessons.rlhf import METRIC_KEYS, train
+from kl_lessons.shaped_reward import kl_penalized_rewards
+from kl_lessons.tinylm import pretrain
+
+
+@pytest.fixture(scope="module")
+def small():
+    model, vocab, _ = pretrain(steps=40, seed=0)
+    return model, vocab, default_judge(vocab.chars)
+
+
+def letter_e(texts):
+    """A reward that tells short samples of a weak model apart (the proxy scores most of them 0)."""
+    return torch.tensor([float(t.count("e")) for t in texts], dtype=torch.float64)
+
+
+def _run(small, **kw):
+    model, vocab, judge = small
+    args = {"steps": 6, "batch_size": 8, "length": 12, "seed": 0, "progress": False, "reward_fn": letter_e,
+            "controller": FixedKLController(0.1), **kw}
+    return train(model, vocab, judge=judge, **args)
+
+
+def test_the_grammar_has_98_questions_and_the_corpus_asks_only_those():
+    found = questions()
+    assert len(found) == len(set(found)) == 14 * 7
+    asked = [s for s in load_sentences("all") if s.endswith("?")]
+    assert asked and all(s in found for s in asked)
+
+
+def test_the_verifiable_reward_scores_exactly_the_grammars_questions():
+    assert question_reward(list(questions())).tolist() == [1.0] * 98
+    # What follows the first line does not matter; the first line must be a question, word for word.
+    assert question_reward(["did the cat see the red ball?\nzz!!", "did the cat see the red ball"]).tolist() == [1, 0]
+    near_misses = ["did the cat see the red ball?!", " did the cat see the red ball?", "Did the cat see the red ball?",
+                   "did the cat see the blue ball?", "did the cat see the red ball.", "?", "", "did did did?"]
+    assert question_reward(near_misses).tolist() == [0.0] * len(near_misses)
+    assert solved_question("did my friend see the soft hat?\nyes") == "did my friend see the soft hat?"
+    assert solved_question("the cat sits by the lake.") is None
+
+
+@pytest.mark.parametrize("bad", ["did the cat see the red ball?", [], [3], None])
+def test_the_verifiable_reward_wants_a_list_of_texts(bad):
+    with pytest.raises(ValueError, match="texts"):
+        question_reward(bad)
+
+
+def test_the_kl_penalty_is_an_entropy_bonus_plus_an_anchor():
+    g = torch.Generator().manual_seed(0)
+    logp, ref = -torch.rand(4, 5, generator=g, dtype=torch.float64) * 3, -torch.rand(4, 5, generator=g, dtype=torch.float64) * 3
+    scores, beta = torch.zeros(4, dtype=torch.float64), 0.3
+    penalised, _ = kl_penalized_rewards(scores, logp, ref, beta, estimator="k1")
+    assert torch.allclose(penalised, beta * -logp + beta * ref, atol=1e-15)
+
+
+def test_the_new_options_change_nothing_when_off(small):
+    plain = _run(small)
+    off = _run(small, entropy_bonus=0.0, reset_reference_every=None)
+    tracked = _run(small, track_step_kl=True)
+    assert plain.metrics == off.metrics
+    assert set(plain.metrics) == set(METRIC_KEYS) and set(tracked.metrics) == set(METRIC_KEYS) | {"step_kl"}
+    # Measuring the step costs a forward pass; it does not change the training.
+    assert all(plain.metrics[k] == tracked.metrics[k] for k in METRIC_KEYS)
+
+
+def test_step_kl_is_the_kl_between_the_policy_before_and_after_each_update(small):
+    step = _run(small, track_step_kl=True, lr=1e-2).metrics["step_kl"]
+    assert all(v >= 0 for v in step) and max(step) > 0
+    # A smaller learning rate moves the policy less at the first step, where both start from the reference.
+    slow = _run(small, track_step_kl=True, lr=1e-3).metrics["step_kl"]
+    assert slow[0] < step[0]
+
+
+def test_an_entropy_bonus_raises_entropy_and_no_reward_is_needed(small):
+    def no_reward(texts):
+        return torch.zeros(len(texts), dtype=torch.float64)
+    bonus = _run(small, controller=FixedKLController(0.0), entropy_bonus=2.0, reward_fn=no_reward, lr=2e-2, steps=12)
+    entropy = bonus.metrics["entropy"]
+    assert sum(entropy[-3:]) / 3 > sum(entropy[:3]) / 3
+
+
+def test_a_reference_reset_puts_the_kl_back_to_zero(small):
+    run = _run(small, controller=FixedKLController(0.0), reset_reference_every=3, lr=2e-2, track_step_kl=True)
+    kl = run.metrics["kl_mean"]
+    assert kl[0] == kl[3] == 0.0  # right after a reset the policy is its own reference
+    assert kl[2] > 0 and kl[5] > 0
+
+
+@pytest.mark.parametrize(("name", "value"), list(itertools.chain(
+    [("entropy_bonus", v) for v in (-0.1, float("nan"), "0.1")],
+    [("track_step_kl", v) for v in (1, "yes")],
+    [("reset_reference_every", v) for v in (0, -2, 2.5)],
+)))
+def test_bad_options_name_themselves(small, name, value):
+    with pytest.raises(ValueError, match=name):
+        _run(small, **{name: value})
