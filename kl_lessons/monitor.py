@@ -1,4 +1,4 @@
-"""Lesson 5: health checks for the numbers an RLHF trainer logs each step.
+"""Lesson 6: health checks for the numbers an RLHF trainer logs each step.
 
 Each check reads per-step series (one value per optimisation step, KL in nats) and
 returns a :class:`HealthWarning` the first time its condition holds, or ``None``.
@@ -112,8 +112,8 @@ def kl_unbounded(
     far the median of a block can drift by chance. On the capstone's healthy runs
     (lesson 6, five seeds) a late creep towards the fixed-β level scores below 1,
     but one healthy run computed in float32 on another CPU crossed 3; the runaway
-    run of lesson 5 scores 26, and a fixed-β run that slowly learned to shout
-    (lesson 6, seed 0) about 10.
+    trlx #438 run on lesson 5's plant scores 26, and a fixed-β run that slowly
+    learned to shout (lesson 6, seed 0) about 10.
 
     Parameters
     ----------

@@ -401,6 +401,9 @@ CONTRACTS: dict[str, Any] = {
     "monitor.HealthWarning": Record(),
     "lesson05.check_update_by_hand": NeverRaises(lambda a: lesson05.check_update_by_hand(a, a)),
     "lesson05.check_horizon": NeverRaises(lesson05.check_horizon),
+    "lesson05.check_units_fix": NeverRaises(
+        lambda a: lesson05.check_units_fix(a, a) + lesson05.check_units_fix(0.5, a)),  # the odd answer in either place
+    "lesson05.check_kl_stuck_low": NeverRaises(lesson05.check_kl_stuck_low),
     # ---- lesson 6 (the parts owned here; tinylm and rlhf are listed in PENDING)
     "reward_models.upbeat_count": Raises(reward_models.upbeat_count, lambda: {"text": "great!"},
                                          {"text": [lambda: None, lambda: 3, lambda: ["a"]]}),

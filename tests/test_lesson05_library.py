@@ -491,3 +491,67 @@ def test_kl_unbounded_ignores_float_creep_on_a_plateau() -> None:
     assert kl_unbounded(np.concatenate([climb, plateau])) is None
     # A real, steady climb still fires.
     assert kl_unbounded(np.linspace(0.0, 50.0, 150)) is not None
+
+
+def test_starter_cells_left_unfilled_get_fill_in_advice() -> None:
+    from kl_lessons.self_checks.lesson05 import check_kl_stuck_low, check_units_fix
+
+    assert check_update_by_hand(..., ...).startswith("Fill in")
+    assert check_horizon(...).startswith("Fill in")
+    assert check_units_fix(..., ...).startswith("Fill in")
+    assert check_kl_stuck_low(...).startswith("Fill in")
+
+    def kl_stuck_low(kl_mean, target, fraction=0.25, window=200):
+        ...  # the starter's body
+
+    assert "Fill in its body" in check_kl_stuck_low(kl_stuck_low)
+
+
+def test_check_units_fix_accepts_both_fixes_and_names_the_slips() -> None:
+    from kl_lessons.self_checks.lesson05 import UNITS_TASK, check_units_fix
+
+    goal, n = UNITS_TASK["target"], UNITS_TASK["length"]
+    assert check_units_fix(goal, 1.0).startswith("Right") and "lengths vary" in check_units_fix(goal, 1.0)
+    per_token = check_units_fix(goal / n, 1 / n)
+    assert per_token.startswith("Right") and "only while every reply" in per_token
+    assert "changes both" in check_units_fix(goal * n, 1.0 * n)  # the same ratio, not a one-argument fix
+    assert "trlx #438 run itself" in check_units_fix(goal, 1 / n)
+    assert "reverse mistake" in check_units_fix(goal / n, 1.0)
+    assert "divided by the 16 tokens" in check_units_fix(goal * n, 1 / n)  # multiplied instead of divided
+    assert "scale 1, not 16" in check_units_fix(goal, float(n))
+    assert "batch size" in check_units_fix(goal / UNITS_TASK["batch_size"], 1 / n)
+    assert "sign" in check_units_fix(-goal, 1.0) and "sign" in check_units_fix(goal, -1 / n)
+    assert check_units_fix(0.3, 1.0).startswith("Not yet")
+    for junk in ("abc", None, math.nan, torch.tensor([0.5, 1.0]), 10**400):
+        assert check_units_fix(junk, 1.0).startswith("Please")
+
+
+def _kl_stuck_low(kl_mean, target, fraction=0.25, window=200):
+    recent = float(np.mean(kl_mean[-window:]))
+    return None if recent >= fraction * target else HealthWarning("kl_stuck_low", len(kl_mean) - 1, "stuck")
+
+
+def test_check_kl_stuck_low_accepts_the_solution_and_names_the_slips() -> None:
+    from kl_lessons.self_checks.lesson05 import check_kl_stuck_low
+
+    assert check_kl_stuck_low(_kl_stuck_low).startswith("Correct")
+    slips = {
+        "whole run hides": lambda kl, t, fraction=0.25, window=200: _kl_stuck_low(kl, t, fraction, len(kl)),
+        "not with the target itself": lambda kl, t, fraction=0.25, window=200: _kl_stuck_low(kl, t, 1.0, window),
+        "flip the comparison": lambda kl, t, fraction=0.25, window=200: (
+            None if _kl_stuck_low(kl, t, fraction, window) else HealthWarning("kl_stuck_low", 0, "wrong way")),
+        "ignores its `window`": lambda kl, t, fraction=0.25, window=200: _kl_stuck_low(kl, t, fraction, 200),
+        "ignores its `fraction`": lambda kl, t, fraction=0.25, window=200: _kl_stuck_low(kl, t, 0.25, window),
+        "is 0.5 written into": lambda kl, t, fraction=0.25, window=200: _kl_stuck_low(kl, 0.5, fraction, window),
+        "return a HealthWarning": lambda kl, t, fraction=0.25, window=200: (
+            _kl_stuck_low(kl, t, fraction, window) is not None or None),  # True instead of a warning
+        "not False": lambda kl, t, fraction=0.25, window=200: _kl_stuck_low(kl, t, fraction, window) or False,
+        "a step of the run": lambda kl, t, fraction=0.25, window=200: (
+            _kl_stuck_low(kl, t, fraction, window) and HealthWarning("kl_stuck_low", len(kl), "one past the end")),
+    }
+    for advice, slip in slips.items():
+        message = check_kl_stuck_low(slip)
+        assert message.startswith("Not yet") and advice in message, (advice, message)
+    assert "raised ZeroDivisionError" in check_kl_stuck_low(lambda *args, **kwargs: 1 / 0)
+    for junk in (3, "kl_stuck_low", None, torch.tensor([1.0])):
+        assert check_kl_stuck_low(junk).startswith("Pass the function itself")
