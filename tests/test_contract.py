@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 import kl_lessons
 from kl_lessons import controllers, corpus, divergence, estimators, kl_in_loss, mode_seeking, monitor, optimum
-from kl_lessons import dpo, plant, reward_models, rlhf, sampling, shaped_reward, tinylm, toy_responses
+from kl_lessons import dpo, plant, practice_map, reward_models, rlhf, sampling, shaped_reward, tinylm, toy_responses
 from kl_lessons.self_checks import lesson01, lesson02, lesson03, lesson04, lesson05, lesson06
 
 from contract_inputs import (
@@ -515,6 +515,22 @@ CONTRACTS: dict[str, Any] = {
         {"ref_probs": probs_like((3,)), "pair_weights": tensor_like((3, 3)) + [lambda: -PAIR_W], "beta": POSITIVE,
          "steps": COUNT, "lr": [f for f in POSITIVE if f() is not None], "init_logits": tensor_like((3,)) + [lambda: [0.0]]}),
     "dpo.DPOTrajectory": Record(),
+    # ---- the practice map (β in practice); its claims are checked in test_practice_map.py
+    "practice_map.Claim": Record(),
+    "practice_map.PracticeRow": Record(),
+    "practice_map.render_table": Raises(
+        practice_map.render_table, lambda: {"rows": practice_map.PRACTICE_MAP[:2]},
+        {"rows": [lambda: None, lambda: "rows", lambda: (), lambda: [1, 2], lambda: {"a": 1}]}, finite=False),
+    "practice_map.follows_metrics": Raises(
+        practice_map.follows_metrics, lambda: {"recipe": "k3_loss", "seed": 1, "vocab_size": 2, "length": 2},
+        {"recipe": choice(), "seed": COUNT, "vocab_size": COUNT + [lambda: 1, lambda: 70],
+         "length": COUNT + [lambda: 1, lambda: 20], "drift": NONNEGATIVE}),
+    "practice_map.gradient_follows": Raises(
+        practice_map.gradient_follows, lambda: {"recipe": "k2_loss", "seed": 0, "vocab_size": 2, "length": 2},
+        {"recipe": choice(), "seed": COUNT, "vocab_size": COUNT, "length": COUNT, "drift": NONNEGATIVE,
+         "tolerance": POSITIVE}, finite=False),
+    "practice_map.dpo_follows": Raises(practice_map.dpo_follows, lambda: {"beta": 0.5},
+                                       {"beta": POSITIVE, "tolerance": POSITIVE}, finite=False),
 }
 
 #: Modules whose public names are under contract here: every public function and class
@@ -526,7 +542,7 @@ COVERED = {
     "kl_lessons.toy_responses", "kl_lessons.self_checks.lesson01", "kl_lessons.self_checks.lesson02",
     "kl_lessons.self_checks.lesson03", "kl_lessons.self_checks.lesson04", "kl_lessons.self_checks.lesson05",
     "kl_lessons.self_checks.lesson06", "kl_lessons.self_checks", "kl_lessons.tinylm", "kl_lessons.rlhf",
-    "kl_lessons.dpo",
+    "kl_lessons.dpo", "kl_lessons.practice_map",
 }
 #: Modules not (yet) under this contract, each with the reason. A new module must go in one of the two sets.
 PENDING = {

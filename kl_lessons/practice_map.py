@@ -1,0 +1,273 @@
+"""The practice map: where today's recipes put the KL, and what their gradient follows, checked by code.
+
+Each row of :data:`PRACTICE_MAP` is one recipe as a trainer ships it: its estimator, where the
+KL goes (reward or loss), its default β, what its expected gradient follows, and the
+``references.bib`` keys of its sources. :func:`render_table` writes the rows as the markdown
+table that the course's "β in practice" page and its cheat sheet both show, so the table has
+one source.
+
+A row's "the gradient follows" cell is a claim about an expectation, so it can be computed
+exactly. Each row lists its :class:`Claim` objects: the lesson-7 recipe
+(:data:`kl_lessons.kl_gradients.RECIPES`) it corresponds to and the gradient that recipe
+should follow (a key of :data:`TARGETS`), or, for DPO, the fit of :mod:`kl_lessons.dpo` and
+the optimum it should reach. :func:`gradient_follows` computes which target a recipe's
+on-policy expected gradient equals on lesson 7's toy (:func:`~kl_lessons.toy_sequences.jackpot_toy`),
+and :func:`dpo_follows` whether DPO's exact fit on lesson 4's toy is π_β. A row with no KL term
+has no claim.
+
+RLOO credits the k1 summed over the whole response to every token, not only the k1 still to
+come. The extra terms pair a token's score with the k1 of earlier tokens, which that score
+does not change, so they average to zero: its expected gradient is that of ``k1_reward_rtg``.
+
+The checks are on-policy (the batch was sampled by the policy being updated) and with the exact
+return-to-go or, equivalently in expectation, an exact value baseline. KL values are in nats;
+gradients in nats per unit of logit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from ._validate import count, positive, seed as check_seed
+from .dpo import exact_pair_weights, fit_dpo
+from .kl_gradients import (
+    RECIPES,
+    bias_metrics,
+    check_recipe,
+    expected_gradient,
+    local_forward_kl_gradient,
+    local_kl_gradient,
+)
+from .optimum import tilted_policy
+from .toy_responses import make_toy_responses
+from .toy_sequences import exact_kl_gradient, jackpot_toy
+
+#: What a recipe can follow, each with the words the table's "the gradient follows" column uses for it.
+TARGETS: dict[str, str] = {
+    "sequence_reverse": "∇KL(π‖π_ref) of the whole sequence",
+    "token_reverse": "per token, ∇KL(π‖π_ref) with the prefix held fixed",
+    "token_forward": "per token, ∇KL(π_ref‖π)",
+    "sequence_forward": "∇KL(π_ref‖π) of the whole sequence",
+    "tilted_optimum": "π_β ∝ π_ref·exp(r/β)",
+}
+
+#: The name a :class:`Claim` gives DPO's fit, in place of a lesson-7 recipe.
+DPO_FIT = "kl_lessons.dpo.fit_dpo"
+
+#: The table's column headings, in order.
+COLUMNS = ("recipe", "estimator", "placement", "default β", "the gradient follows", "source")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checkable part of a row's "the gradient follows" cell.
+
+    Attributes
+    ----------
+    method : str
+        A key of :data:`~kl_lessons.kl_gradients.RECIPES`, or :data:`DPO_FIT`.
+    follows : str
+        A key of :data:`TARGETS`: what ``method``'s expected gradient equals (for DPO: where its fit ends).
+    """
+
+    method: str
+    follows: str
+
+
+@dataclass(frozen=True)
+class PracticeRow:
+    """One row of the practice map: the table's six cells and the claims behind the fifth.
+
+    Attributes
+    ----------
+    recipe, estimator, placement, default_beta, follows : str
+        The cells, as markdown.
+    sources : tuple of str
+        ``references.bib`` keys, rendered as ``[@a; @b]``.
+    claims : tuple of Claim
+        What the code checks; empty for a recipe with no KL term.
+    """
+
+    recipe: str
+    estimator: str
+    placement: str
+    default_beta: str
+    follows: str
+    sources: tuple[str, ...]
+    claims: tuple[Claim, ...] = ()
+
+
+#: Today's recipes. The facts were read in the trainers' code, pull requests and release notes
+#: (see the "β in practice" page for dates); the claims are checked in tests/test_practice_map.py.
+PRACTICE_MAP: tuple[PracticeRow, ...] = (
+    PracticeRow(
+        "PPO / InstructGPT", "k1 per token", "reward, with the full return-to-go",
+        "Ziegler et al.'s code: 0.15 adaptive, target 6 nats per sequence (sentiment); 0.03 fixed (TL;DR)",
+        "∇KL(π‖π_ref) of the whole sequence",
+        ("ziegler2019finetuning", "lmhumanpreferences", "ouyang2022training"),
+        (Claim("k1_reward_rtg", "sequence_reverse"),),
+    ),
+    PracticeRow(
+        "RLOO", "k1, summed over the response", "reward", "TRL's `RLOOTrainer`: 0.05 (2025)",
+        "∇KL(π‖π_ref) of the whole sequence", ("ahmadian2024back",),
+        (Claim("k1_reward_rtg", "sequence_reverse"),),
+    ),
+    PracticeRow(
+        "GRPO (DeepSeekMath)", "k3 per token", "loss", "0.04",
+        "per token, ∇KL(π_ref‖π): the other direction (lesson 7)", ("shao2024deepseekmath", "tang2025pitfalls"),
+        (Claim("k3_loss", "token_forward"),),
+    ),
+    PracticeRow(
+        "DAPO", "none", "none", "0", "the reward alone; clip-higher and entropy watch instead",
+        ("p8_yu2025dapo", "p8_verl_dapo_recipe"),
+    ),
+    PracticeRow(
+        "Dr. GRPO", "none", "none", "0", "the reward alone", ("p8_liu2025understanding", "p8_drgrpo_code"),
+    ),
+    PracticeRow(
+        "TRL GRPO today", "k3 × π/π_old per token (`use_bias_correction_kl`, default since v1.10)", "loss",
+        "0.0 (since May 2025)", "if β > 0: per token, ∇KL(π‖π_ref) with the prefix held fixed (lesson 7)",
+        ("p8_trl_pr3516", "l07_trl_v1_10_0", "l07_deepseek2025v32"),
+        (Claim("k3_ratio_loss", "token_reverse"),),
+    ),
+    PracticeRow(
+        "verl PPO", "k1 (`kl_penalty: kl`) in the reward; k3 (`low_var_kl`, clamped) in the loss",
+        "both off by default", "0.001 for either, when switched on",
+        "reward: ∇KL(π‖π_ref) of the whole sequence; loss: per token, ∇KL(π_ref‖π), as GRPO",
+        ("sheng2025hybridflow",),
+        (Claim("k1_reward_rtg", "sequence_reverse"), Claim("k3_loss", "token_forward")),
+    ),
+    PracticeRow(
+        "OpenRLHF PPO", "k1 (`--kl_estimator`)", "reward; loss with `--use_kl_loss`", "0.01 (`--init_kl_coef`)",
+        "∇KL(π‖π_ref) of the whole sequence (k1 in the reward)", ("hu2024openrlhf",),
+        (Claim("k1_reward_rtg", "sequence_reverse"),),
+    ),
+    PracticeRow(
+        "DPO", "none sampled: the KL is solved in closed form", "built into the loss", "TRL's `DPOConfig`: 0.1",
+        "its exact minimiser is π_β ∝ π_ref·exp(r/β) of the preference reward r", ("rafailov2023direct",),
+        (Claim(DPO_FIT, "tilted_optimum"),),
+    ),
+)
+
+
+def _cell(text: str) -> str:
+    # A bare "|" would end the cell early; no row has one today, but a future edit should not break the table.
+    return text.replace("|", "\\|")
+
+
+def render_table(rows: Sequence[PracticeRow] = PRACTICE_MAP) -> str:
+    """The practice map as a markdown table, sources cited as ``[@key; @key]``; ends with a newline.
+
+    Parameters
+    ----------
+    rows : sequence of PracticeRow
+        By default :data:`PRACTICE_MAP`.
+    """
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence) or not rows \
+            or not all(isinstance(r, PracticeRow) for r in rows):
+        raise ValueError("rows must be a non-empty sequence of PracticeRow")
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in rows:
+        cite = "[" + "; ".join(f"@{key}" for key in r.sources) + "]"
+        cells = [r.recipe, r.estimator, r.placement, r.default_beta, r.follows]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + f" | {cite} |")
+    return "\n".join(lines) + "\n"
+
+
+def follows_metrics(
+    recipe: str, seed: int = 1, *, vocab_size: int = 3, length: int = 3, drift: float = 1.0
+) -> dict[str, dict[str, float]]:
+    """A recipe's on-policy expected gradient against every gradient in :data:`TARGETS`, on lesson 7's toy.
+
+    The toy is :func:`~kl_lessons.toy_sequences.jackpot_toy` (``vocab_size``, ``length``, ``seed``)
+    at the current policy π = π_old + drift·step, and the responses are drawn from π itself.
+
+    Parameters
+    ----------
+    recipe : str
+        A key of :data:`~kl_lessons.kl_gradients.RECIPES`.
+    seed : int
+        The toy's seed (≥ 0).
+    vocab_size, length : int
+        V ≥ 2 and T ≥ 2 (with one token, per-token and whole-sequence gradients are the same).
+    drift : float
+        How far π has moved from π_old (≥ 0).
+
+    Returns
+    -------
+    dict
+        For each gradient target ("sequence_reverse", "token_reverse", "token_forward",
+        "sequence_forward"): :func:`~kl_lessons.kl_gradients.bias_metrics` of the recipe's expected
+        gradient against it, ``rel_error`` and ``cosine``.
+    """
+    if not isinstance(recipe, str):  # check_recipe looks the name up in a dict, which an unhashable value breaks
+        raise ValueError(f"recipe must be one of {tuple(RECIPES)}, got {recipe!r}")
+    check_recipe(recipe)
+    v = count(vocab_size, "vocab_size", minimum=2)
+    t = count(length, "length", minimum=2)
+    move = positive(drift, "drift", allow_zero=True)
+    toy = jackpot_toy(v, t, check_seed(seed))
+    theta, ref, space = toy.policy(move), toy.ref, toy.space
+    targets = {
+        "sequence_reverse": exact_kl_gradient(theta, ref, space),
+        "token_reverse": local_kl_gradient(theta, ref, space),
+        "token_forward": local_forward_kl_gradient(theta, ref, space),
+        "sequence_forward": exact_kl_gradient(theta, ref, space, direction="forward"),
+    }
+    got = expected_gradient(theta, ref, space, recipe)
+    return {name: bias_metrics(got, exact) for name, exact in targets.items()}
+
+
+def gradient_follows(
+    recipe: str,
+    seed: int = 1,
+    *,
+    vocab_size: int = 3,
+    length: int = 3,
+    drift: float = 1.0,
+    tolerance: float = 1e-9,
+) -> str | None:
+    """Which gradient of :data:`TARGETS` a recipe's on-policy expected gradient equals, on lesson 7's toy.
+
+    Returns the target with the smallest relative error ‖g − target‖/‖target‖ when that error is
+    below ``tolerance`` (> 0), else ``None``. Equal means equal vectors, so a cosine of 1 and the same
+    length. The other arguments are those of :func:`follows_metrics`.
+    """
+    tol = positive(tolerance, "tolerance")
+    metrics = follows_metrics(recipe, seed, vocab_size=vocab_size, length=length, drift=drift)
+    best = min(metrics, key=lambda name: metrics[name]["rel_error"])
+    return best if metrics[best]["rel_error"] < tol else None
+
+
+def dpo_follows(beta: float = 0.1, *, tolerance: float = 1e-9) -> str | None:
+    """``"tilted_optimum"`` if DPO's exact fit on lesson 4's toy is π_β ∝ π_ref·exp(r/β), else ``None``.
+
+    The fit is :func:`~kl_lessons.dpo.fit_dpo` on the pair weights that Bradley–Terry preferences
+    under the toy's proxy reward give in expectation (:func:`~kl_lessons.dpo.exact_pair_weights`);
+    it counts as π_β when no response's probability differs by ``tolerance`` (> 0) or more.
+
+    Parameters
+    ----------
+    beta : float
+        β > 0, in reward units per nat (TRL's ``DPOConfig`` default is 0.1).
+    """
+    b, tol = positive(beta, "beta"), positive(tolerance, "tolerance")
+    toy = make_toy_responses()
+    fit = fit_dpo(toy.ref_probs, exact_pair_weights(toy.ref_probs, toy.proxy), b)
+    gap = float((fit.policy - tilted_policy(toy.ref_probs, toy.proxy, b)).abs().max())
+    return "tilted_optimum" if gap < tol else None
+
+
+__all__ = [
+    "COLUMNS",
+    "Claim",
+    "DPO_FIT",
+    "PRACTICE_MAP",
+    "PracticeRow",
+    "TARGETS",
+    "dpo_follows",
+    "follows_metrics",
+    "gradient_follows",
+    "render_table",
+]
