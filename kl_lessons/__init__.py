@@ -5,7 +5,8 @@ One module per idea, in the order of the lessons:
 * :mod:`kl_lessons.divergence`: exact KL, entropy and cross-entropy (lesson 1);
 * :mod:`kl_lessons.estimators`: sampled estimators k1, k2, k3 (lesson 2);
 * :mod:`kl_lessons.shaped_reward`: the per-token KL-penalised reward (lesson 3);
-* :mod:`kl_lessons.optimum`: the tilted optimum and the reward–KL frontier (lesson 4);
+* :mod:`kl_lessons.optimum`: the tilted optimum and the reward–KL frontier (lesson 4), and the optimum
+  with an entropy bonus beside the KL penalty (lesson 8);
 * :mod:`kl_lessons.controllers`: fixed, proportional and threshold β control (lesson 5).
 
 Lesson-specific helpers live beside them: :mod:`~kl_lessons.mode_seeking` (1),
@@ -22,7 +23,7 @@ All KL values are in nats.
 from .controllers import AdaptiveKLController, FixedKLController, ThresholdKLController
 from .divergence import cross_entropy, entropy, kl_contributions, kl_divergence
 from .estimators import ESTIMATORS, kl_estimate
-from .optimum import best_of_n_kl, kl_reward_frontier, tilted_policy
+from .optimum import best_of_n_kl, kl_reward_frontier, regularised_policy, tilted_policy
 from .shaped_reward import kl_penalized_rewards
 
 __version__ = "0.1.0"
@@ -40,5 +41,6 @@ __all__ = [
     "kl_estimate",
     "kl_penalized_rewards",
     "kl_reward_frontier",
+    "regularised_policy",
     "tilted_policy",
 ]

@@ -230,6 +230,56 @@ def training_scrubber_state(runs: Mapping[str, Any], step: int = 20, samples_per
     return rounded({"runs": out, "n_steps": n_steps, "step": int(step), "front": "all runs"})
 
 
+# --------------------------------------------------------------------------- lesson 8
+#: Lesson 8's explorer: replies with at least this many "!" count as shouting (the toy's 3 and 6).
+SHOUT_THRESHOLD = 3
+
+
+def entropy_anchor_state() -> dict[str, Any]:
+    """Lesson 8 §4: the optimum of E[proxy] + α·H(π) − β·KL(π‖π_ref) on lesson 4's toy, over β and α.
+
+    The module computes π ∝ π_ref^(β/(α+β))·exp(proxy/(α+β)) (:func:`kl_lessons.regularised_policy`)
+    in the browser. It starts at β = 0.3, α = 0 (the KL penalty alone); moving β to 0 and α up
+    swaps the KL penalty for an entropy bonus alone, which keeps H(π) but lets go of π_ref.
+
+    Returns
+    -------
+    dict
+        The toy's ``labels``, ``marks`` (number of "!" per reply), ``mark_symbol``, ``ref_probs``,
+        ``proxy`` and ``gold`` (reward units); the sliders' ``beta`` and ``alpha``, their ranges
+        ``beta_range`` and ``alpha_range`` and ``slider_step``; ``shout_threshold``; and ``readouts``,
+        one ``{key, label, unit, digits, scale}`` per number shown (the shown value is
+        ``scale`` × the quantity, printed with ``digits`` decimals). KL and entropies are in nats.
+    """
+    from .toy_responses import make_toy_responses
+
+    toy = make_toy_responses()
+    mark = "!"
+    return rounded({
+        "beta": 0.3,
+        "alpha": 0.0,
+        "beta_range": [0.0, 2.0],
+        "alpha_range": [0.0, 2.0],
+        "slider_step": 0.01,
+        "mark_symbol": mark,
+        "shout_threshold": SHOUT_THRESHOLD,
+        "readouts": [
+            {"key": "expected_proxy", "label": "E_π[proxy]", "unit": "", "digits": 4, "scale": 1},
+            {"key": "expected_gold", "label": "E_π[gold]", "unit": "", "digits": 4, "scale": 1},
+            {"key": "entropy", "label": "H(π)", "unit": "nats", "digits": 4, "scale": 1},
+            {"key": "cross_entropy", "label": "H(π, π_ref)", "unit": "nats", "digits": 4, "scale": 1},
+            {"key": "kl", "label": "KL(π‖π_ref) = −H(π) + H(π, π_ref)", "unit": "nats", "digits": 4, "scale": 1},
+            {"key": "shout_share", "label": f"π(replies with ≥ {SHOUT_THRESHOLD} '{mark}')", "unit": "%", "digits": 1,
+             "scale": 100},
+        ],
+        "labels": list(toy.labels),
+        "marks": toy.exclamations,
+        "ref_probs": toy.ref_probs,
+        "proxy": toy.proxy,
+        "gold": toy.gold,
+    })
+
+
 # --------------------------------------------------------------------------- the directive
 #: Module file name → the function giving its state (lesson 6's needs the notebook's runs).
 STATE_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -240,6 +290,7 @@ STATE_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "controller_traces.js": controller_state,
     "training_scrubber.js": training_scrubber_state,
     "kl_gradients.js": kl_gradients_state,
+    "entropy_anchor.js": entropy_anchor_state,
 }
 
 
@@ -250,7 +301,7 @@ def state_json(state: Mapping[str, Any]) -> str:
 
 
 __all__ = [
-    "SCRUBBER_METRICS", "SIGNIFICANT_DIGITS", "STATE_FUNCTIONS", "controller_noise", "controller_state",
-    "estimator_spread_state", "forecasters_state", "frontier_state", "reward_shaping_state", "rounded",
-    "kl_gradients_state", "state_json", "training_scrubber_state",
+    "SCRUBBER_METRICS", "SHOUT_THRESHOLD", "SIGNIFICANT_DIGITS", "STATE_FUNCTIONS", "controller_noise",
+    "controller_state", "entropy_anchor_state", "estimator_spread_state", "forecasters_state", "frontier_state",
+    "reward_shaping_state", "rounded", "kl_gradients_state", "state_json", "training_scrubber_state",
 ]

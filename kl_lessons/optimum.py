@@ -3,6 +3,9 @@
 The maximiser is the reference tilted by the reward (Korbak et al., 2022; Rafailov
 et al., 2023, eq. 4): π_β(y) = π_ref(y)·exp(r(y)/β) / Z(β). With λ = 1/β:
 E_λ[r] = d log Z/dλ, KL = λ·E_λ[r] − log Z, and the frontier's slope dE[r]/dKL = β.
+
+Lesson 8 adds an entropy bonus α·H(π) (:func:`regularised_policy`): since
+KL(π‖π_ref) = −H(π) + H(π, π_ref), the KL penalty is itself an entropy bonus plus an anchor to π_ref.
 """
 
 from __future__ import annotations
@@ -22,6 +25,12 @@ def _ref_and_rewards(ref_probs: ArrayLike, rewards: ArrayLike) -> tuple[torch.Te
     return ref, r
 
 
+def _reward_gap(r: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
+    """r − max r, the max over each row's ``support`` (0 outside it)."""
+    top = r.masked_fill(~support, -torch.inf).amax(-1, keepdim=True)
+    return torch.where(support, r - top, torch.zeros_like(r))
+
+
 def _shifted(ref: torch.Tensor, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """log π_ref and r − max r, the max over each row's support (π_ref > 0).
 
@@ -29,10 +38,7 @@ def _shifted(ref: torch.Tensor, r: torch.Tensor) -> tuple[torch.Tensor, torch.Te
     cancels in the normalisation) but keeps every logit ≤ log π_ref: a tiny β or a huge
     reward sends the losers to −inf (probability 0) and never makes inf − inf = NaN.
     """
-    support = ref > 0
-    top = r.masked_fill(~support, -torch.inf).amax(-1, keepdim=True)
-    gap = torch.where(support, r - top, torch.zeros_like(r))
-    return torch.log(ref), gap
+    return torch.log(ref), _reward_gap(r, ref > 0)
 
 
 def _tilted_log(ref: torch.Tensor, r: torch.Tensor, beta: float) -> torch.Tensor:
@@ -62,6 +68,57 @@ def tilted_policy(ref_probs: ArrayLike, rewards: ArrayLike, beta: float) -> torc
     ref, r = _ref_and_rewards(ref_probs, rewards)
     b = positive(beta, "beta")
     return _tilted_log(ref, r, b).exp()
+
+
+def regularised_policy(ref_probs: ArrayLike, rewards: ArrayLike, beta: float, alpha: float) -> torch.Tensor:
+    """The maximiser of E_π[r] + α·H(π) − β·KL(π‖π_ref): π ∝ π_ref^(β/(α+β))·exp(r/(α+β)).
+
+    Why this form: setting the derivative of the Lagrangian to zero gives
+    r − α·(log π + 1) − β·(log π − log π_ref + 1) = const, so
+    (α + β)·log π = β·log π_ref + r + const. For α + β > 0 the objective is strictly
+    concave in π, so this stationary point is the maximum. With α = 0 it is
+    :func:`tilted_policy`; with β = 0 it is softmax(r/α), which ignores π_ref entirely:
+    an entropy bonus alone keeps the policy spread out but no longer anchored to what
+    the reference finds fluent. Because KL(π‖π_ref) = −H(π) + H(π, π_ref), the KL penalty
+    is an entropy bonus of β plus that anchor: the temperature α + β sets how peaked π is,
+    and only β pulls it towards π_ref.
+
+    Parameters
+    ----------
+    ref_probs : array-like, shape (..., K)
+        Reference probabilities over K responses.
+    rewards : array-like, shape (..., K)
+        Reward of each response (same shape as ``ref_probs``), in reward units.
+    beta : float
+        KL coefficient β ≥ 0, in reward units per nat.
+    alpha : float
+        Entropy bonus α ≥ 0, in reward units per nat.
+
+    Returns
+    -------
+    torch.Tensor, shape (..., K), float64
+        The maximising policy. For β > 0, responses with π_ref = 0 keep probability 0
+        (any mass there would make the KL infinite). For β = 0 the objective does not
+        involve π_ref, so every response can get mass. For α = β = 0 the objective is
+        E_π[r] alone: all mass goes to the best responses, split evenly among ties (the
+        limit of softmax(r/α) as α → 0).
+    """
+    ref, r = _ref_and_rewards(ref_probs, rewards)
+    b = positive(beta, "beta", allow_zero=True)
+    a = positive(alpha, "alpha", allow_zero=True)
+    # With β = 0 the objective never sees π_ref: every response is eligible.
+    support = ref > 0 if b > 0 else torch.ones_like(ref, dtype=torch.bool)
+    gap = _reward_gap(r, support)  # ≤ 0: large rewards over a small α + β give −inf, never NaN
+    if a == 0 and b == 0:
+        best = support & (gap == 0)
+        return best.to(torch.float64) / best.sum(-1, keepdim=True)
+    # The anchor's weight β/(α+β), computed from α/β or β/α so that α + β overflowing a float
+    # (temperature inf: the reward no longer matters) still leaves the weight right.
+    anchor = 1.0 / (1.0 + a / b) if b >= a else (b / a) / (1.0 + b / a)
+    temperature = a + b
+    log_ref = torch.where(ref > 0, torch.log(ref), torch.zeros_like(ref))  # never 0·(−inf) = NaN at β = 0
+    logits = (anchor * log_ref + gap / temperature).masked_fill(~support, -torch.inf)
+    return (logits - torch.logsumexp(logits, dim=-1, keepdim=True)).exp()
 
 
 def kl_reward_frontier(
@@ -133,4 +190,4 @@ def best_of_n_kl(n: ArrayLike) -> torch.Tensor:
     return torch.log(nt) - (nt - 1) / nt
 
 
-__all__ = ["tilted_policy", "kl_reward_frontier", "best_of_n_kl"]
+__all__ = ["tilted_policy", "regularised_policy", "kl_reward_frontier", "best_of_n_kl"]

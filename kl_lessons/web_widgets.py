@@ -95,14 +95,20 @@ TrainingScrubber = _explorer(
 KLGradientsExplorer = _explorer(
     "KLGradientsExplorer", "kl_gradients.js", ("recipe", "mode", "beta", "drift"),
     "Lesson 7: a KL recipe's expected update against the exact one, on- or off-policy, over β and drift.")
+EntropyAnchorExplorer = _explorer(
+    "EntropyAnchorExplorer", "entropy_anchor.js", ("beta", "alpha"),
+    "Lesson 8: the optimum of E[r] + α·H(π) − β·KL(π‖π_ref) beside π_ref, over the KL coefficient β and "
+    "the entropy bonus α.")
 
 #: Module file name → its explorer class.
 EXPLORERS: dict[str, type[LessonExplorer]] = {
     cls.module: cls for cls in (ForecastersExplorer, EstimatorSpreadExplorer, RewardShapingExplorer,
-                                FrontierExplorer, ControllerExplorer, TrainingScrubber, KLGradientsExplorer)
+                                FrontierExplorer, ControllerExplorer, TrainingScrubber, KLGradientsExplorer,
+                                EntropyAnchorExplorer)
 }
 
 __all__ = [
-    "EXPLORERS", "WEB_DIR", "ControllerExplorer", "EstimatorSpreadExplorer", "ForecastersExplorer",
-    "FrontierExplorer", "KLGradientsExplorer", "LessonExplorer", "RewardShapingExplorer", "TrainingScrubber",
+    "EXPLORERS", "WEB_DIR", "ControllerExplorer", "EntropyAnchorExplorer", "EstimatorSpreadExplorer",
+    "ForecastersExplorer", "FrontierExplorer", "KLGradientsExplorer", "LessonExplorer", "RewardShapingExplorer",
+    "TrainingScrubber",
 ]

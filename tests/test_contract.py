@@ -291,6 +291,10 @@ CONTRACTS: dict[str, Any] = {
         optimum.kl_reward_frontier, lambda: {"ref_probs": REF3, "rewards": [1.0, 0.0, 0.5], "betas": [0.1, 1.0]},
         {"ref_probs": probs_like((3,)), "rewards": tensor_like((3,)),
          "betas": tensor_like((2,)) + [lambda: [-1.0, 1.0], lambda: [0.0, 1.0]]}),
+    "optimum.regularised_policy": Raises(
+        optimum.regularised_policy, lambda: {"ref_probs": REF3, "rewards": [1.0, 0.0, 0.5], "beta": 0.5, "alpha": 0.2},
+        {"ref_probs": probs_like((3,)), "rewards": tensor_like((3,)) + [lambda: [1.0, 0.0]], "beta": NONNEGATIVE,
+         "alpha": NONNEGATIVE}),
     "optimum.best_of_n_kl": Raises(optimum.best_of_n_kl, lambda: {"n": [1, 4]},
                                    {"n": tensor_like((2,)) + [lambda: [2.5], lambda: [0]]}),
     "toy_responses.make_toy_responses": Raises(toy_responses.make_toy_responses,
@@ -804,6 +808,14 @@ def test_item_04_tilted_optimum_at_tiny_beta_and_huge_rewards(rewards: list[floa
     assert float(expected[0]) == rewards[0] and float(kl[0]) == pytest.approx(-math.log(0.2))
     torch.testing.assert_close(toy_responses.tilted_policies(ref, rewards, [beta])[0], pi)
     assert float(toy_responses.tilted_reward_variance(ref, rewards, beta)) == 0.0
+
+
+@pytest.mark.parametrize(("rewards", "beta", "alpha"), [([1.0, 0.0, 0.5], 1e-310, 0.0), ([1e300, -1e300, 0.0], 0.0, 1e-10),
+                                                        ([1e300, -1e300, 0.0], 1.0, 1.0), ([1.0, 0.0, 0.5], 0.0, 0.0)])
+def test_item_04_regularised_optimum_at_tiny_coefficients_and_huge_rewards(rewards: list[float], beta: float,
+                                                                           alpha: float) -> None:
+    pi = optimum.regularised_policy([0.2, 0.3, 0.5], rewards, beta, alpha)
+    torch.testing.assert_close(pi, torch.tensor([1.0, 0.0, 0.0], dtype=F64))  # all mass on the best reply
 
 
 @settings(max_examples=25)

@@ -23,8 +23,8 @@ from kl_lessons.batch_spread import (
     CAT_SAT_POLICY_PROBS, CAT_SAT_REF_PROBS, simulate_batch_means, single_token_sd,
 )
 from kl_lessons.explorer_state import (
-    SIGNIFICANT_DIGITS, STATE_FUNCTIONS, controller_noise, controller_state, estimator_spread_state,
-    forecasters_state, frontier_state, reward_shaping_state, rounded, state_json,
+    SHOUT_THRESHOLD, SIGNIFICANT_DIGITS, STATE_FUNCTIONS, controller_noise, controller_state, entropy_anchor_state,
+    estimator_spread_state, forecasters_state, frontier_state, reward_shaping_state, rounded, state_json,
 )
 from kl_lessons.web_widgets import EXPLORERS, WEB_DIR
 
@@ -35,15 +35,16 @@ DIRECTIVE = re.compile(r"^(`{3,})\{anywidget\}[ \t]+(\S+)[ \t]*\n(.*?)^\1[ \t]*$
 
 def notebook_blocks(lessons: tuple[int, ...] = (1, 2, 3, 4, 5, 6)) -> list[tuple[str, dict[str, Any], str]]:
     """(module, parsed state, whole markdown cell) for each ``{anywidget}`` block of the chosen lessons."""
+    return [block for path in NOTEBOOKS if int(path.name[:2]) in lessons for block in blocks_of(path)]
+
+
+def blocks_of(path: Path) -> list[tuple[str, dict[str, Any], str]]:
+    """(module, parsed state, whole markdown cell) for each ``{anywidget}`` block of one notebook."""
     found = []
-    for path in NOTEBOOKS:
-        if int(path.name[:2]) not in lessons:
-            continue
-        for cell in json.loads(path.read_text())["cells"]:
-            text = "".join(cell["source"])
-            if cell["cell_type"] == "markdown":
-                for match in DIRECTIVE.finditer(text):
-                    found.append((Path(match.group(2)).name, json.loads(match.group(3)), text))
+    for cell in json.loads(path.read_text())["cells"]:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown":
+            found += [(Path(m.group(2)).name, json.loads(m.group(3)), text) for m in DIRECTIVE.finditer(text)]
     return found
 
 
@@ -100,7 +101,7 @@ def test_explorer_cell_output_is_hidden_on_the_site(path: Path) -> None:
 
 # --------------------------------------------------------------------------- the state functions
 @pytest.mark.parametrize("function", [forecasters_state, estimator_spread_state, reward_shaping_state,
-                                      frontier_state, controller_state])
+                                      frontier_state, controller_state, entropy_anchor_state])
 def test_states_are_plain_rounded_json(function) -> None:
     state = function()
     assert json.loads(json.dumps(state, allow_nan=False)) == state
@@ -132,6 +133,36 @@ def test_lesson5_state_is_the_lessons_experiment() -> None:
     assert state["target_range"][0] <= state["target"] <= state["target_range"][1]
     assert state["noise_range"][0] <= state["noise"] == controller_noise() <= state["noise_range"][1]
     assert 0 < controller_noise() < 3
+
+
+def test_lesson8_state_is_lesson_4s_toy_with_sliders_in_range() -> None:
+    from kl_lessons.toy_responses import make_toy_responses
+
+    state, toy = entropy_anchor_state(), make_toy_responses()
+    assert (state["beta"], state["alpha"]) == (0.3, 0.0)  # the KL penalty alone, no entropy bonus
+    for key in ("beta", "alpha"):
+        low, high = state[f"{key}_range"]
+        assert low == 0.0 <= state[key] <= high
+        assert abs(round((state[key] - low) / state["slider_step"]) * state["slider_step"] + low - state[key]) < 1e-12
+    assert state["labels"] == list(toy.labels) and state["marks"] == toy.exclamations.tolist()
+    for key, values in (("ref_probs", toy.ref_probs), ("proxy", toy.proxy), ("gold", toy.gold)):
+        np.testing.assert_allclose(state[key], values.numpy(), rtol=1e-5, atol=0)
+    assert state["shout_threshold"] == SHOUT_THRESHOLD and SHOUT_THRESHOLD in state["marks"]
+    readouts = {r["key"]: r for r in state["readouts"]}
+    assert list(readouts) == ["expected_proxy", "expected_gold", "entropy", "cross_entropy", "kl", "shout_share"]
+    assert all(readouts[k]["unit"] == "nats" for k in ("entropy", "cross_entropy", "kl"))  # KL is in nats
+    assert f"≥ {SHOUT_THRESHOLD}" in readouts["shout_share"]["label"] and readouts["shout_share"]["scale"] == 100
+
+
+def test_lesson8_block_starts_from_its_state_function() -> None:
+    notebooks = sorted((ROOT / "notebooks").glob("08_*.ipynb"))
+    blocks = [b for path in notebooks for b in blocks_of(path)]
+    if not blocks:
+        pytest.skip("lesson 8 has no explorer block yet")
+    ((module, state, cell),) = blocks
+    assert module == "entropy_anchor.js"
+    assert_same_state(state, entropy_anchor_state())
+    assert "course site" not in cell and "kernel" not in cell
 
 
 # --------------------------------------------------------------------------- lesson 2's batch spread

@@ -30,10 +30,13 @@ import torch
 from kl_lessons import (
     AdaptiveKLController,
     ThresholdKLController,
+    cross_entropy,
+    entropy,
     kl_divergence,
     kl_estimate,
     kl_penalized_rewards,
     kl_reward_frontier,
+    regularised_policy,
     tilted_policy,
 )
 from kl_lessons.explorer_state import STATE_FUNCTIONS, training_scrubber_state
@@ -243,6 +246,15 @@ def expected_readouts(lesson: int, state: dict[str, Any], page: Any = None) -> d
         m = bias_metrics(update(state["expected"][state["recipe"]][state["mode"]][i]), update(state["exact"][i]))
         return {"rel_error": m["rel_error"], "cosine": m["cosine"], "kl_to_old": state["kl_to_old"][i],
                 "kl_to_ref": state["kl_to_ref"][i]}
+    if lesson == 8:
+        ref = np.array(state["ref_probs"]) / sum(state["ref_probs"])  # the state keeps 6 significant digits
+        pi = regularised_policy(ref, state["proxy"], state["beta"], state["alpha"])
+        shouty = torch.tensor(state["marks"]) >= state["shout_threshold"]
+        values = {"expected_proxy": pi @ torch.tensor(state["proxy"], dtype=torch.float64),
+                  "expected_gold": pi @ torch.tensor(state["gold"], dtype=torch.float64), "entropy": entropy(pi),
+                  "cross_entropy": cross_entropy(pi, ref), "kl": kl_divergence(pi, ref), "shout_share": pi[shouty].sum()}
+        return {"beta": state["beta"], "alpha": state["alpha"],
+                **{r["key"]: r["scale"] * float(values[r["key"]]) for r in state["readouts"]}}
     if lesson == 6:
         t = round(state["step"])
         return {f"{run['name']}:{key}": (run["metrics"][key][t]) for run in state["runs"]
@@ -307,6 +319,7 @@ MOVES = {
     5: ("target", 1.7, "horizon", "ArrowLeft"),
     6: ("step", 75, "step", "ArrowRight"),
     7: ("beta", 3, "drift", "ArrowRight"),  # lesson 7's sliders step through grids: their value is an index
+    8: ("alpha", 0.5, "beta", "ArrowRight"),
 }
 
 
@@ -370,7 +383,8 @@ def test_a_change_from_the_kernel_redraws(browser: Any, site: dict[str, Any], le
     try:
         key = MOVES[lesson][0]
         betas = lesson_state(7)["betas"] if lesson == 7 else None
-        new = {1: 0.2, 2: 1.5, 3: 0.3, 4: 10**-1.7, 5: 1.5, 6: 100, 7: betas[2] if betas else None}[lesson]  # on grid
+        new = {1: 0.2, 2: 1.5, 3: 0.3, 4: 10**-1.7, 5: 1.5, 6: 100, 7: betas[2] if betas else None,
+               8: 0.75}[lesson]  # on grid
         page.evaluate("([k, v]) => model.set(k, v)", [key, new])
         state = page.evaluate("model.state")
         assert_shown(page.evaluate("readouts()"), expected_readouts(lesson, state, page))

@@ -405,6 +405,49 @@ def test_lesson7_update_and_bias_metrics_match(tmp_path: Path) -> None:
         assert_close([got["metrics"]["relError"], got["metrics"]["cosine"]], [want["rel_error"], want["cosine"]])
 
 
+# --------------------------------------------------------------------------- lesson 8
+def _regularised_cases() -> list[dict[str, Any]]:
+    toy = make_toy_responses()
+    rng = np.random.default_rng(8)
+    toy_case = {"ref": toy.ref_probs.tolist(), "r": toy.proxy.tolist(), "gold": toy.gold.tolist(),
+                "marks": toy.exclamations.tolist()}
+    coefficients = [(0.3, 0.0), (0.0, 0.3), (0.3, 0.3), (0.0, 0.0), (2.0, 0.01), (0.01, 2.0), (1e-3, 0.0), (0.0, 1e-3)]
+    cases = [{**toy_case, "beta": b, "alpha": a} for b, a in coefficients]
+    for k in (3, 7, 12):
+        ref = rng.dirichlet(np.ones(k))
+        ref[0] = 0.0  # a reply π_ref rules out: π keeps it at 0 while β > 0, and can use it at β = 0
+        for b, a in coefficients:
+            cases.append({"ref": (ref / ref.sum()).tolist(), "r": rng.normal(0, 2, k).round(1).tolist(),  # ties
+                          "gold": rng.normal(0, 1, k).tolist(), "marks": rng.integers(0, 7, k).tolist(), "beta": b,
+                          "alpha": a})
+    return cases
+
+
+def test_lesson8_policy_and_readouts_match(tmp_path: Path) -> None:
+    from kl_lessons import cross_entropy, entropy, regularised_policy
+
+    cases = _regularised_cases()
+    body = """return input.map((c) => { const pi = m.regularisedPolicy(c.ref, c.r, c.beta, c.alpha);
+      return { pi, values: m.readoutValues(pi, c.ref, c.r, c.gold, c.marks, 3) }; });"""
+    out = run_node(tmp_path, 8, body, cases)
+    for case, got in zip(cases, out):
+        pi = regularised_policy(case["ref"], case["r"], case["beta"], case["alpha"])
+        assert_close(got["pi"], pi)
+        v = got["values"]
+        assert_close([v["entropy"], v["cross_entropy"], v["kl"]],
+                     [entropy(pi), cross_entropy(pi, case["ref"]), kl_divergence(pi, case["ref"])])
+        assert_close([v["expected_proxy"], v["expected_gold"]],
+                     [pi @ torch.tensor(case["r"], dtype=torch.float64), pi @ torch.tensor(case["gold"], dtype=torch.float64)])
+        assert_close(v["shout_share"], pi[torch.tensor(case["marks"]) >= 3].sum())
+
+
+def test_lesson8_normalises_the_rounded_reference(tmp_path: Path) -> None:
+    model = default_model(8)
+    out = run_node(tmp_path, 8, "return m.normalise(input);", model["ref_probs"])
+    assert_close(sum(out), 1.0, tol=1e-15)
+    assert_close(out, make_toy_responses().ref_probs, tol=1e-6)  # only the state's 6 significant digits differ
+
+
 # --------------------------------------------------------------------------- the {anywidget} blocks
 def test_blocks_build_into_anywidget_nodes(tmp_path: Path) -> None:
     # A project of its own: one probe page holding exactly the lessons' figure cells, the book theme.
