@@ -24,8 +24,9 @@ from typing import Iterable, Sequence
 
 import torch
 
-from ._validate import positive
+from ._validate import count, positive, seed as as_seed
 from .corpus import load_sentences, questions
+from .tinylm import MAX_BATCH, MAX_LENGTH, CharVocab, TinyLM, _check_model, sample
 
 #: The words the proxy (and, a little, the gold judge) count as upbeat.
 UPBEAT_WORDS = ("great", "good", "fun", "nice", "happy")
@@ -83,6 +84,20 @@ def question_reward(texts: Sequence[str]) -> torch.Tensor:
     Returns a float64 tensor of shape (len(texts),), like the other rewards here.
     """
     return torch.tensor([float(solved_question(t) is not None) for t in _check_texts(texts)], dtype=torch.float64)
+
+
+def answer_spread(model: TinyLM, vocab: CharVocab, n: int = 256, length: int = 40, seed: int = 99) -> tuple[float, int]:
+    """How often ``model`` solves the question task, and with how many different questions (lesson 8).
+
+    Draws ``n`` fresh texts of ``length`` characters (with a generator seeded by ``seed``, so two models are
+    compared on the same random numbers) and returns the share that :func:`question_reward` scores 1 and the
+    number of distinct questions among them.
+    """
+    _check_model(model, vocab)
+    n, length = count(n, "n", maximum=MAX_BATCH), count(length, "length", maximum=MAX_LENGTH)
+    texts = vocab.decode(sample(model, vocab, n, length, torch.Generator().manual_seed(as_seed(seed))).tokens)
+    found = [q for q in map(solved_question, texts) if q]
+    return len(found) / len(texts), len(set(found))
 
 
 @dataclass

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 import kl_lessons
 from kl_lessons import controllers, corpus, divergence, estimators, kl_in_loss, mode_seeking, monitor, optimum
 from kl_lessons import dpo, plant, practice_map, reward_models, rlhf, sampling, shaped_reward, tinylm, toy_responses
-from kl_lessons.self_checks import lesson01, lesson02, lesson03, lesson04, lesson05, lesson06
+from kl_lessons.self_checks import lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson08
 
 from contract_inputs import (
     COUNT, DIM, NONNEGATIVE, NUMBER, POSITIVE, SERIES, TEXTS, choice, logprobs_like, mask_like, probs_like,
@@ -426,6 +426,21 @@ CONTRACTS: dict[str, Any] = {
                                         {"texts": TEXTS, "judge": [lambda: None, lambda: "judge"]}),
     "corpus.generate_corpus": Raises(corpus.generate_corpus, lambda: {"n_sentences": 3, "seed": 1},
                                      {"n_sentences": COUNT, "seed": COUNT}, finite=False),
+    "reward_models.question_reward": Raises(reward_models.question_reward,
+                                            lambda: {"texts": ["did the cat see the red ball?", "ok"]}, {"texts": TEXTS}),
+    "reward_models.solved_question": Raises(reward_models.solved_question, lambda: {"text": "did the cat see the red ball?"},
+                                            {"text": [lambda: None, lambda: 3, lambda: ["a"]]}, finite=False),
+    "corpus.questions": Raises(corpus.questions, lambda: {}, {}, finite=False),
+    "reward_models.answer_spread": Raises(reward_models.answer_spread,
+                                          lambda: {"model": SMALL_LM, "vocab": VOCAB, "n": 3, "length": 4},
+                                          {"model": MODELS_BAD, "vocab": [lambda: None], "n": COUNT, "length": COUNT,
+                                           "seed": COUNT}),
+    # ---- lesson 8 self-checks: any answer gets a message, never an exception
+    "lesson08.check_dpo_constant": NeverRaises(lesson08.check_dpo_constant),
+    "lesson08.check_matching_entropy_bonus": NeverRaises(lesson08.check_matching_entropy_bonus),
+    "lesson08.check_cross_entropy": NeverRaises(lesson08.check_cross_entropy),
+    "lesson08.dpo_constant": Raises(lesson08.dpo_constant, lambda: {"beta": 0.3}, {"beta": POSITIVE}),
+    "lesson08.matching_entropy_bonus": Raises(lesson08.matching_entropy_bonus, lambda: {}, {}),
     "corpus.load_sentences": Raises(corpus.load_sentences, lambda: {"split": "heldout"},
                                     {"split": choice()}, finite=False),
     "lesson06.check_full_kl": NeverRaises(lesson06.check_full_kl),
@@ -450,14 +465,16 @@ CONTRACTS: dict[str, Any] = {
                            {"model": MODELS_BAD, "vocab": [lambda: None], "tokens": TOKENS_BAD}),
     "tinylm.pretrain": Raises(_pretrain_losses, lambda: {},
                               {"steps": COUNT, "batch_size": COUNT, "window": COUNT + [lambda: 50_000],
-                               "lr": POSITIVE, "seed": COUNT}),
+                               "lr": POSITIVE, "seed": COUNT, "cache": [lambda: 1, lambda: "yes", lambda: None]}),
     "rlhf.distinct_n": Raises(rlhf.distinct_n, lambda: {"texts": ["a b", "a c"], "n": 2},
                               {"texts": [lambda: "a b", lambda: [1, 2]], "n": COUNT}),
     "rlhf.train": Raises(_train_metrics, lambda: {},
                          {"reference": MODELS_BAD, "vocab": [lambda: None], "controller": CONTROLLERS_BAD,
                           "judge": [lambda: None], "steps": COUNT, "batch_size": COUNT, "length": COUNT,
                           "lr": POSITIVE, "estimator": choice(), "seed": COUNT, "n_samples": COUNT,
-                          "sample_at": [lambda: "1", lambda: [0.5], lambda: 3], "reward_fn": [lambda: None]}),
+                          "sample_at": [lambda: "1", lambda: [0.5], lambda: 3], "reward_fn": [lambda: None],
+                          "entropy_bonus": NONNEGATIVE, "track_step_kl": [lambda: 1, lambda: "yes"],
+                          "reset_reference_every": [f for f in COUNT if f() is not None]}),  # None: no resets
     "rlhf.RLHFRun": Record(),
     "rlhf.KLController": Record(),
     "lesson06.check_shout_threshold": NeverRaises(lambda a: lesson06.check_shout_threshold(a, a)),
@@ -546,7 +563,7 @@ COVERED = {
     "kl_lessons.toy_responses", "kl_lessons.self_checks.lesson01", "kl_lessons.self_checks.lesson02",
     "kl_lessons.self_checks.lesson03", "kl_lessons.self_checks.lesson04", "kl_lessons.self_checks.lesson05",
     "kl_lessons.self_checks.lesson06", "kl_lessons.self_checks", "kl_lessons.tinylm", "kl_lessons.rlhf",
-    "kl_lessons.dpo", "kl_lessons.practice_map",
+    "kl_lessons.dpo", "kl_lessons.practice_map", "kl_lessons.self_checks.lesson08",
 }
 #: Modules not (yet) under this contract, each with the reason. A new module must go in one of the two sets.
 PENDING = {

@@ -1,16 +1,24 @@
 """Lesson 8's library: the verifiable reward, and the trainer's entropy bonus, step KL and reference resets."""
 
 import itertools
+import math
 
 import pytest
 import torch
 
 from kl_lessons.controllers import FixedKLController
 from kl_lessons.corpus import load_sentences, questions
-from kl_lessons.reward_models import default_judge, question_reward, solved_question
+from kl_lessons.divergence import entropy
+from kl_lessons.dpo import exact_pair_weights, fit_dpo, implicit_reward
+from kl_lessons.optimum import regularised_policy
+from kl_lessons.reward_models import answer_spread, default_judge, question_reward, solved_question
+from kl_lessons.self_checks.lesson08 import (
+    check_cross_entropy, check_dpo_constant, check_matching_entropy_bonus, dpo_constant, matching_entropy_bonus,
+)
+from kl_lessons.toy_responses import make_toy_responses
 from kl_lessons.rlhf import METRIC_KEYS, train
 from kl_lessons.shaped_reward import kl_penalized_rewards
-from kl_lessons.tinylm import pretrain
+from kl_lessons.tinylm import pretrain, sample
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +112,56 @@ def test_a_reference_reset_puts_the_kl_back_to_zero(small):
 def test_bad_options_name_themselves(small, name, value):
     with pytest.raises(ValueError, match=name):
         _run(small, **{name: value})
+
+
+# ---- the self-checks: right answers pass, each common slip gets its own hint, junk gets advice
+
+
+def test_answer_spread_counts_solved_texts_and_distinct_questions(small):
+    model, vocab, _ = small
+    share, distinct = answer_spread(model, vocab, n=64, length=40, seed=3)
+    texts = vocab.decode(sample(model, vocab, 64, 40, torch.Generator().manual_seed(3)).tokens)
+    solved = [solved_question(t) for t in texts if solved_question(t)]
+    assert share == len(solved) / 64 and distinct == len(set(solved))
+
+
+def test_dpo_constant_is_minus_beta_log_z_and_matches_the_fit():
+    toy = make_toy_responses()
+    fit = fit_dpo(toy.ref_probs, exact_pair_weights(toy.ref_probs, toy.gold), 0.3)
+    shift = implicit_reward(fit.policy, toy.ref_probs, 0.3) - toy.gold
+    assert abs(float(shift.mean()) - dpo_constant(0.3)) < 1e-12
+    assert check_dpo_constant(round(dpo_constant(), 4)).startswith("Correct")
+    assert "wrong sign" in check_dpo_constant(-dpo_constant())
+    assert "multiply by β" in check_dpo_constant(dpo_constant() / 0.3)
+    assert "proxy" in check_dpo_constant(-0.3 * float(torch.logsumexp(toy.ref_probs.log() + toy.proxy / 0.3, 0)))
+    for junk in (..., None, "x", float("nan"), torch.ones(2)):
+        assert "fill in" in check_dpo_constant(junk)
+
+
+def test_matching_entropy_bonus_gives_pi_the_entropy_of_pi_ref():
+    toy = make_toy_responses()
+    alpha = matching_entropy_bonus()
+    policy = regularised_policy(toy.ref_probs, toy.proxy, 0.0, alpha)
+    assert abs(float(entropy(policy)) - float(entropy(toy.ref_probs))) < 1e-9
+    assert check_matching_entropy_bonus(round(alpha, 3)).startswith("Correct")
+    assert "raise α" in check_matching_entropy_bonus(alpha / 2) and "lower α" in check_matching_entropy_bonus(2 * alpha)
+    assert "positive" in check_matching_entropy_bonus(-1.0)
+    assert "fill in" in check_matching_entropy_bonus(...)
+
+
+def test_check_cross_entropy_tells_the_right_function_from_the_usual_slips():
+    assert check_cross_entropy(lambda p, q: -torch.xlogy(p, q).sum()).startswith("Correct")
+    slips = {
+        "swapped": lambda p, q: -torch.xlogy(q, p).sum(),
+        "bits": lambda p, q: -torch.xlogy(p, q).sum() / math.log(2),
+        "sign": lambda p, q: torch.xlogy(p, q).sum(),
+        "KL(p‖q)": lambda p, q: (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(),
+        "entropy H(p)": lambda p, q: -torch.xlogy(p, p).sum(),
+        "0·log 0": lambda p, q: -(p * q.log()).sum(),
+        "returns None": lambda p, q: None,
+        "raised": lambda p, q: 1 / 0,
+    }
+    for hint, fn in slips.items():
+        message = check_cross_entropy(fn)
+        assert message.startswith(("Not yet", "Your function")) and hint in message, (hint, message)
+    assert "function itself" in check_cross_entropy(3)
