@@ -101,9 +101,9 @@ def main(argv: list[str]) -> int:
         rows = results["notebooks"]["rows"]
         print_table(
             f"Notebook execution (median s; floor {results['notebooks']['floor_s']:.2f} s)",
-            ["notebook", "s", "x floor"],
-            [[r["notebook"], r["seconds"], r["x_floor"]] if r["seconds"] is not None
-             else [r["notebook"], "failed", r["error"]] for r in rows],
+            ["notebook", "s", "x floor", "s, reference cached"],
+            [[r["notebook"], r["seconds"], r["x_floor"], r.get("warm_seconds", "")] if r["seconds"] is not None
+             else [r["notebook"], "failed", r["error"], ""] for r in rows],
         )
         timed = [r["seconds"] for r in rows if r["seconds"] is not None]
         print(f"all lessons that ran, one pass: {sum(timed):.1f} s ({len(rows) - len(timed)} failed)")
