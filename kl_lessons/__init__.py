@@ -11,9 +11,11 @@ One module per idea, in the order of the lessons:
 
 Lesson-specific helpers live beside them: :mod:`~kl_lessons.mode_seeking` (1),
 :mod:`~kl_lessons.sampling` (2), :mod:`~kl_lessons.kl_in_loss` (3),
-:mod:`~kl_lessons.toy_responses` (4), :mod:`~kl_lessons.plant` and
-:mod:`~kl_lessons.monitor` (5), and the capstone's :mod:`~kl_lessons.tinylm`,
-:mod:`~kl_lessons.reward_models` and :mod:`~kl_lessons.rlhf` (6). Each lesson's explorer
+:mod:`~kl_lessons.toy_responses` (4), :mod:`~kl_lessons.plant` (5), the capstone's
+:mod:`~kl_lessons.tinylm`, :mod:`~kl_lessons.reward_models`, :mod:`~kl_lessons.rlhf` and
+:mod:`~kl_lessons.monitor` (6), :mod:`~kl_lessons.toy_sequences` and :mod:`~kl_lessons.kl_gradients` (7),
+:mod:`~kl_lessons.dpo` (8), and :mod:`~kl_lessons.practice_map`, the recipe table of the practice page, checked
+against lesson 7's exact gradients. Each lesson's explorer
 starts from its state in :mod:`kl_lessons.explorer_state` and runs as an ES module through
 :mod:`kl_lessons.web_widgets`; exercise self-checks are in :mod:`kl_lessons.self_checks`.
 

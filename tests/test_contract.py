@@ -439,6 +439,7 @@ CONTRACTS: dict[str, Any] = {
     "lesson08.check_dpo_constant": NeverRaises(lesson08.check_dpo_constant),
     "lesson08.check_matching_entropy_bonus": NeverRaises(lesson08.check_matching_entropy_bonus),
     "lesson08.check_cross_entropy": NeverRaises(lesson08.check_cross_entropy),
+    "lesson08.check_reset_run": NeverRaises(lesson08.check_reset_run),
     "lesson08.dpo_constant": Raises(lesson08.dpo_constant, lambda: {"beta": 0.3}, {"beta": POSITIVE}),
     "lesson08.matching_entropy_bonus": Raises(lesson08.matching_entropy_bonus, lambda: {}, {}),
     "corpus.load_sentences": Raises(corpus.load_sentences, lambda: {"split": "heldout"},

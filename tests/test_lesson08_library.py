@@ -13,7 +13,8 @@ from kl_lessons.dpo import exact_pair_weights, fit_dpo, implicit_reward
 from kl_lessons.optimum import regularised_policy
 from kl_lessons.reward_models import answer_spread, default_judge, question_reward, solved_question
 from kl_lessons.self_checks.lesson08 import (
-    check_cross_entropy, check_dpo_constant, check_matching_entropy_bonus, dpo_constant, matching_entropy_bonus,
+    check_cross_entropy, check_dpo_constant, check_matching_entropy_bonus, check_reset_run, dpo_constant,
+    matching_entropy_bonus,
 )
 from kl_lessons.toy_responses import make_toy_responses
 from kl_lessons.rlhf import METRIC_KEYS, train
@@ -165,3 +166,13 @@ def test_check_cross_entropy_tells_the_right_function_from_the_usual_slips():
         message = check_cross_entropy(fn)
         assert message.startswith(("Not yet", "Your function")) and hint in message, (hint, message)
     assert "function itself" in check_cross_entropy(3)
+
+
+def test_check_reset_run_wants_beta_03_with_resets(small):
+    with_resets = _run(small, controller=FixedKLController(0.3), reset_reference_every=2, steps=6)
+    assert check_reset_run(with_resets, every=2).startswith("Correct")
+    assert "reset_reference_every=2" in check_reset_run(_run(small, controller=FixedKLController(0.3)), every=2)
+    assert "β = 0.1" in check_reset_run(_run(small), every=2)
+    assert "too few" in check_reset_run(with_resets, every=25)
+    for junk in (..., None, "run", {"kl_mean": []}):
+        assert "Please pass the run" in check_reset_run(junk)

@@ -130,3 +130,23 @@ def check_cross_entropy(fn: Callable[[torch.Tensor, torch.Tensor], Any]) -> str:
                 return f"Not yet: for p = {p.tolist()}, q = {q.tolist()}, {hint}"
         return f"Not yet: for p = {p.tolist()}, q = {q.tolist()} you return {value:.6f}, but H(p, q) = {want:.6f} nats."
     return "Correct on every case, including a p with a zero. Now KL(p‖q) = H(p, q) − H(p) is one subtraction away."
+
+
+def check_reset_run(run: Any, every: int = 25, beta: float = 0.3) -> str:
+    """Check a training run made for the reset exercise: β = ``beta``, reference reset every ``every`` steps."""
+    metrics = getattr(run, "metrics", None)
+    if not isinstance(metrics, dict) or "kl_mean" not in metrics or "beta" not in metrics:
+        return f"Please pass the run that train(...) returned, e.g. check_reset_run(run_reset) (got {type(run).__name__})."
+    kl, betas = metrics["kl_mean"], metrics["beta"]
+    if any(abs(b - beta) > 1e-12 for b in betas):
+        return f"Not yet: this run used β = {betas[0]:g}; the exercise keeps β = {beta:g} and adds resets."
+    resets = list(range(every, len(kl), every))
+    if not resets:
+        return f"Not yet: the run has {len(kl)} steps, too few to reset every {every}; train for 100 steps as in `common`."
+    if any(kl[step] != 0.0 for step in resets):
+        return (f"Not yet: the KL is not 0 at steps {resets}, so the reference was not reset there. "
+                f"Pass reset_reference_every={every} to train().")
+    highest = max(kl[resets[-1]:])
+    return (f"Correct: the recorded KL drops to exactly 0 at steps {resets} (the policy is its own reference right "
+            f"after a reset) and climbs again, to {highest:.2f} nats per text in the last stretch. It measures the "
+            "distance to the latest reference only, not to the model you started from.")
