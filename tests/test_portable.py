@@ -29,7 +29,8 @@ dtype = getattr(torch, sys.argv[1])
 tinylm_init = tinylm.TinyLM.__init__
 tinylm.TinyLM.__init__ = lambda self, v, *a, **k: tinylm_init(self, v, *a, **{**k, "dtype": dtype})
 set_determinism(3, threads=1)
-reference, vocab, _ = pretrain(steps=40, batch_size=16, window=24, seed=3)
+# cache=False: each process trains its own reference, so pretraining is compared across kernels too.
+reference, vocab, _ = pretrain(steps=40, batch_size=16, window=24, seed=3, cache=False)
 run = train(reference, vocab, FixedKLController(0.1), default_judge(vocab.chars), steps=15, batch_size=16,
             length=24, seed=3, progress=False)
 print(json.dumps({"capability": torch.backends.cpu.get_cpu_capability(), "metrics": run.metrics}))

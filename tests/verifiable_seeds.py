@@ -9,8 +9,7 @@ three runs, and the same claims are checked:
   distinct questions, most of the entropy gone;
 * β = 0.3 asks at least twice as many distinct questions, solves less often, keeps half its entropy;
 * the KL to the reference climbs while the KL of one update falls, and the updates do not add up to it;
-* the entropy bonus keeps entropy but not fluency: log π_ref falls, gold falls. (On some seeds it learns the task
-  with noise after the question, on others it writes only noise; the claims hold either way.)
+* the entropy bonus keeps entropy but not fluency: log π_ref falls, gold falls.
 
 This module defines no tests itself; each seed has a file of its own so that seeds run on different workers.
 """
