@@ -312,6 +312,26 @@ def _move_live_figure(page: Any) -> str | None:
     return None
 
 
+def _screenshots(page: Any, folder: Path, stem: str, problems_too: list[str]) -> None:
+    """The first screen of the page and the screen around its live figure, as JPEGs for a person to look at.
+
+    Viewport shots, not full-page ones: a whole lesson is tens of thousands of pixels tall, and on a busy 2-core
+    machine a tall capture once hung for two minutes waiting for a frame. The pictures are for reading, not for
+    the verdict, so a shot the browser cannot paint in time is noted and the walk goes on; every check above has
+    already run on the page.
+    """
+    spots = {"top": "() => window.scrollTo(0, 0)",
+             "figure": "() => document.querySelector('.myst-anywidget')?.scrollIntoView({ block: 'center' })"}
+    for label, scroll in spots.items():
+        if label == "figure" and not page.evaluate("() => !!document.querySelector('.myst-anywidget')"):
+            continue
+        page.evaluate(scroll)
+        try:
+            page.screenshot(path=str(folder / f"{stem}-{label}.jpg"), type="jpeg", quality=70, timeout=30_000)
+        except Exception:  # noqa: BLE001 - a picture the browser could not paint is not a page fault
+            problems_too.append(f"{stem}-{label}")
+
+
 def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple[list[str], set[str]]:
     problems: list[str] = []
     spent: Counter = Counter()
@@ -322,6 +342,7 @@ def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple
         since[0] = now
 
     links: set[str] = set()
+    shots_missed: list[str] = []
     context = browser.new_context(viewport=WIDTHS[width])
     try:
         for info in site["pages"]:
@@ -351,14 +372,7 @@ def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple
                 if trouble:
                     problems.append(f"{where}: {trouble}")
             lap("slider", clock)
-            page.evaluate("() => window.scrollTo(0, 0)")
-            # JPEG: half the time of a PNG, and plenty to read. A whole lesson is tens of thousands of pixels tall
-            # (a minute or more to capture on a busy 2-core machine), so keep each page's first four screens.
-            tall = page.evaluate("() => document.documentElement.scrollHeight")
-            clip = {"x": 0, "y": 0, "width": page.viewport_size["width"],
-                    "height": min(tall, 4 * page.viewport_size["height"])}
-            page.screenshot(path=str(folder / f"{width}-{name}.jpg"), full_page=True, clip=clip, type="jpeg",
-                            quality=70, timeout=120_000)
+            _screenshots(page, folder, f"{width}-{name}", problems_too=shots_missed)
             lap("screenshot", clock)
 
             problems += [f"{where}: page error: {e}" for e in errors]
@@ -394,6 +408,8 @@ def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple
     finally:
         context.close()
     print(f"\n{width}: seconds spent " + ", ".join(f"{k} {v:.1f}" for k, v in spent.items()))
+    if shots_missed:
+        print(f"\n{width}: screenshots not taken (the browser did not paint in time): {shots_missed}")
     return problems, links
 
 
