@@ -25,23 +25,27 @@ from kl_lessons.rlhf import train
 from kl_lessons.tinylm import pretrain, set_determinism
 import kl_lessons.tinylm as tinylm
 
-dtype = getattr(torch, sys.argv[1])
 tinylm_init = tinylm.TinyLM.__init__
-tinylm.TinyLM.__init__ = lambda self, v, *a, **k: tinylm_init(self, v, *a, **{**k, "dtype": dtype})
-set_determinism(3, threads=1)
-# cache=False: each process trains its own reference, so pretraining is compared across kernels too.
-reference, vocab, _ = pretrain(steps=40, batch_size=16, window=24, seed=3, cache=False)
-run = train(reference, vocab, FixedKLController(0.1), default_judge(vocab.chars), steps=15, batch_size=16,
-            length=24, seed=3, progress=False)
-print(json.dumps({"capability": torch.backends.cpu.get_cpu_capability(), "metrics": run.metrics}))
+metrics = {}
+for name in sys.argv[1:]:  # one process per kind of kernel, every dtype in it: torch is imported once
+    dtype = getattr(torch, name)
+    tinylm.TinyLM.__init__ = lambda self, v, *a, dtype=dtype, **k: tinylm_init(self, v, *a, **{**k, "dtype": dtype})
+    set_determinism(3, threads=1)
+    # cache=False: each process trains its own reference, so pretraining is compared across kernels too.
+    reference, vocab, _ = pretrain(steps=40, batch_size=16, window=24, seed=3, cache=False)
+    run = train(reference, vocab, FixedKLController(0.1), default_judge(vocab.chars), steps=15, batch_size=16,
+                length=24, seed=3, progress=False)
+    metrics[name] = run.metrics
+print(json.dumps({"capability": torch.backends.cpu.get_cpu_capability(), "metrics": metrics}))
 """
 
 
-def short_run(dtype: str, generic: bool) -> dict:
+def short_runs(generic: bool, dtypes: tuple[str, ...] = ("float64", "float32")) -> dict:
+    """The short capstone in a fresh process with generic or vector kernels, once per dtype."""
     env = {k: v for k, v in os.environ.items() if k != "ATEN_CPU_CAPABILITY"}
     if generic:
         env["ATEN_CPU_CAPABILITY"] = "default"
-    out = subprocess.run([sys.executable, "-c", SHORT_RUN, dtype], env=env, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", SHORT_RUN, *dtypes], env=env, capture_output=True, text=True,
                          check=True, timeout=300)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -68,13 +72,11 @@ def test_the_capstone_trains_to_the_same_numbers_with_generic_and_vector_kernels
     float32 contrast shows why the model is float64: there the same runs differ far above 1e-9 (on a CPU
     whose vector kernels differ from the generic ones at all).
     """
-    native = short_run("float64", generic=False)
-    generic = short_run("float64", generic=True)
+    native, generic = short_runs(generic=False), short_runs(generic=True)
     assert generic["capability"] == "DEFAULT"
-    gap64 = largest_relative_gap(native["metrics"], generic["metrics"])
+    gap64 = largest_relative_gap(native["metrics"]["float64"], generic["metrics"]["float64"])
     assert gap64 < 1e-9
     if native["capability"] == "DEFAULT":
         pytest.skip("this CPU has no vector kernels to compare with: the float32 contrast needs them")
-    gap32 = largest_relative_gap(short_run("float32", generic=False)["metrics"],
-                                 short_run("float32", generic=True)["metrics"])
+    gap32 = largest_relative_gap(native["metrics"]["float32"], generic["metrics"]["float32"])
     assert gap32 > 1e-8 and gap32 > 1000 * gap64
