@@ -445,8 +445,6 @@ CONTRACTS: dict[str, Any] = {
     "corpus.load_sentences": Raises(corpus.load_sentences, lambda: {"split": "heldout"},
                                     {"split": choice()}, finite=False),
     "lesson06.check_full_kl": NeverRaises(lesson06.check_full_kl),
-    "lesson06.check_shout_threshold": NeverRaises(lesson06.check_shout_threshold),
-    "lesson06.check_beta_step_limit": NeverRaises(lesson06.check_beta_step_limit),
     "tinylm.set_determinism": Raises(lambda seed=0, threads=torch.get_num_threads(): tinylm.set_determinism(seed, threads),
                                      lambda: {}, {"seed": COUNT, "threads": COUNT + [lambda: 0]}, finite=False),
     "tinylm.CharVocab": [

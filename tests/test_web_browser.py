@@ -48,8 +48,8 @@ MODULES = dict(enumerate(STATE_FUNCTIONS, start=1))
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-TIMED_MOVES = 60
-KEY_MOVES = 20
+TIMED_MOVES = 30
+KEY_MOVES = 10
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>widget test page</title><link rel="icon" href="data:,"></head>
