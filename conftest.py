@@ -28,13 +28,15 @@ if "PYTEST_XDIST_WORKER" not in os.environ:
 # (pytest-xdist would otherwise start the files with the most tests first, and these have few). Measured
 # seconds of one worker, on a 2-core machine with generic kernels, largest first; the rest keep their order.
 SLOW_FIRST = (
-    "tests/test_site_walk.py",          # ~110 s: the site built, 12 pages walked at two widths
+    "tests/test_site_walk.py",          # ~100 s: the site built, 12 pages walked at two widths
     "tests/test_capstone_seed_0.py",    # ~60 s: a pretraining and three capstone runs
     "notebooks/06_tiny_rlhf.ipynb",     # ~60 s: the capstone under strict nbval
-    "tests/test_lab_browser.py",        # ~65 s: JupyterLab, lessons 1 and 6
     "tests/test_capstone_seed_2.py",    # ~55 s
-    "notebooks/08_kl_in_practice.ipynb",  # ~25 s once lesson 6's reference is on disk
-    "tests/test_verifiable_seed_0.py",  # ~22 s, reusing seed 0's pretraining
+    "tests/test_lab_browser.py",        # ~40 s: JupyterLab running lesson 6
+    # These reuse a reference pretrained above (seed 1, 0 and 2), so they come after the file that trains it:
+    # started together, one would wait on the other's lock.
+    "notebooks/08_kl_in_practice.ipynb",
+    "tests/test_verifiable_seed_0.py",
     "tests/test_verifiable_seed_2.py",
     "tests/test_web_browser.py",
     "tests/test_portable.py",
