@@ -7,7 +7,8 @@ three runs, and the same claims are checked:
 
 * β = 0 solves the task on almost every sample, stays as fluent as the reference, and collapses: one to three
   distinct questions, most of the entropy gone;
-* β = 0.3 asks at least twice as many distinct questions, solves less often, keeps half its entropy;
+* β = 0.3 asks at least twice as many distinct questions, solves less often, keeps half its entropy, yet asks
+  fewer than the reference's two dozen or more: it is far from its optimum π_β;
 * the KL to the reference climbs while the KL of one update falls, and the updates do not add up to it;
 * the entropy bonus keeps entropy but not fluency: log π_ref falls, gold falls.
 
@@ -33,7 +34,10 @@ LENGTH = 40  # characters per text, as in the notebook
 
 @functools.lru_cache(maxsize=None)
 def three_runs(seed: int) -> tuple[dict[str, RLHFRun], dict[str, tuple[float, int]]]:
-    """The notebook's three trainings on ``seed``, and each final policy's (solved share, distinct questions)."""
+    """The notebook's three trainings on ``seed``, and each final policy's (solved share, distinct questions).
+
+    The answers also hold the reference's, from 8192 samples: the spread the KL penalty's optimum would keep.
+    """
     threads = torch.get_num_threads()
     set_determinism(seed, threads=1)
     try:
@@ -45,7 +49,9 @@ def three_runs(seed: int) -> tuple[dict[str, RLHFRun], dict[str, tuple[float, in
             "β = 0.3": train(reference, vocab, FixedKLController(0.3), **common),
             "bonus": train(reference, vocab, FixedKLController(0.0), entropy_bonus=0.03, **common),
         }
-        return runs, {name: answer_spread(run.policy, vocab, length=LENGTH) for name, run in runs.items()}
+        answers = {name: answer_spread(run.policy, vocab, length=LENGTH) for name, run in runs.items()}
+        answers["reference, 8192 samples"] = answer_spread(reference, vocab, n=8192, length=LENGTH)
+        return runs, answers
     finally:
         torch.set_num_threads(threads)
 
@@ -74,6 +80,9 @@ class VerifiableClaims:
         assert answers["β = 0.3"][1] >= 2 * answers["β = 0"][1]
         assert answers["β = 0.3"][0] < answers["β = 0"][0]
         assert late(runs["β = 0.3"], "entropy") > 0.5 * early(runs["β = 0.3"], "entropy")
+        # The reference asks dozens of questions; after 100 steps β = 0.3 is far from keeping them all.
+        reference = answers["reference, 8192 samples"][1]
+        assert reference >= 24 and answers["β = 0.3"][1] < reference
 
     def test_the_two_kls_move_in_opposite_directions_and_do_not_add_up(self) -> None:
         runs, _ = self.runs()
