@@ -14,3 +14,8 @@ def _finite_answer(x: object) -> float | None:
     except Exception:  # noqa: BLE001 - strings, huge ints, tensors of many values: all just "not a number"
         return None
     return v if math.isfinite(v) else None
+
+
+def _unfilled(*answers: object) -> bool:
+    """True when a starter cell was run with its ``...`` placeholders still in."""
+    return any(answer is Ellipsis for answer in answers)
