@@ -10,7 +10,8 @@ or asset that forgets the prefix answers 404. Then, at a laptop width (1366×900
 - no "kernel connection is required" box;
 - each lesson's live figure redraws when its first slider moves with the keyboard;
 - no display equation, widget or page wider than its column (nothing cut off, no sideways scroll);
-- every figure image has alt text, every exercise's solution is closed, no two references read the same;
+- every figure's image has alt text, on a lesson its cell's ``#| alt:`` text (never matplotlib's
+  ``<Figure size …>``); every exercise's solution is closed, no two references read the same;
 - every internal link and every download (each lesson's ``.ipynb``) answers 200 under the sub-path.
 
 Screenshots of every page at both widths go to a folder whose path is printed (``pytest -s``); look at
@@ -36,6 +37,8 @@ from typing import Any, Iterator
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+
+from kl_lessons.style import alt_text
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("site_check", ROOT / "scripts" / "site_check.py")
@@ -128,6 +131,21 @@ def _source_counts(notebook: Path) -> Counter:
     )
 
 
+#: matplotlib's plain-text form of a figure, which the theme would otherwise show as its alt text.
+MATPLOTLIB_REPR = re.compile(r"^<Figure size [\d.]+x[\d.]+ with \d+ Axes>$")
+
+
+def _figure_alts(notebook: Path) -> dict[str, str]:
+    """Each figure cell's label → its ``#| alt:`` text (what a screen reader should read on the site)."""
+    alts = {}
+    for cell in json.loads(notebook.read_text())["cells"]:
+        source = "".join(cell["source"])
+        label = re.search(r"^#\| label: (fig-\S+)", source, re.M)
+        if cell["cell_type"] == "code" and label:
+            alts[label.group(1)] = alt_text(source)
+    return alts
+
+
 #: The lessons the site publishes: the notebooks in myst.yml's toc (test_site.py checks none is missing).
 LESSONS = [ROOT / name for name in re.findall(r"^\s*- file: (notebooks/\S+\.ipynb)\s*$", (ROOT / "myst.yml").read_text(), re.M)]
 
@@ -192,24 +210,27 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-# Scroll down the whole page a screen at a time (the theme mounts {anywidget} figures as they come into view),
-# then wait until each live figure has drawn something.
+# Bring each live figure into view (the theme may mount an {anywidget} figure only when it is seen) and wait until
+# it has drawn something; the number of figures that never drew comes back. Images need no scrolling: the theme
+# loads them eagerly, and a failed one is caught as a failed load.
 SHOW_LIVE_FIGURES = """async () => {
   const pause = (ms) => new Promise((r) => setTimeout(r, ms));
-  for (let y = 0; y < document.documentElement.scrollHeight; y += window.innerHeight) {
-    window.scrollTo(0, y); await pause(25);
-  }
+  let blank = 0;
   for (const host of document.querySelectorAll(".myst-anywidget")) {
-    for (let i = 0; i < 100 && !(host.shadowRoot && host.shadowRoot.childElementCount); i++) await pause(50);
+    host.scrollIntoView({ block: "center" });
+    let i = 0;
+    for (; i < 100 && !(host.shadowRoot && host.shadowRoot.childElementCount); i++) await pause(50);
+    if (i === 100) blank += 1;
   }
   window.scrollTo(0, 0);
+  return blank;
 }"""
 
 # Everything the walk reads from one page, at the current width.
 INSPECT = r"""() => {
   const text = (el) => (el.textContent || "").replace(/\s+/g, " ").trim();
   const doc = document.documentElement;
-  const out = { sideways: doc.scrollWidth - doc.clientWidth, wideMath: [], wideWidgets: [], noAlt: [],
+  const out = { sideways: doc.scrollWidth - doc.clientWidth, wideMath: [], wideWidgets: [], noAlt: [], alts: [],
                 openSolutions: [], solutions: 0, refs: [], cites: [], links: [] };
   // Display math: the theme puts each equation in a horizontally scrolling box beside its number.
   for (const eq of document.querySelectorAll(".katex-display")) {
@@ -228,7 +249,9 @@ INSPECT = r"""() => {
     if (over > 1) out.wideWidgets.push({ id: w.closest("[id]")?.id, over });
   }
   for (const img of document.querySelectorAll("article img")) {
-    if (!(img.getAttribute("alt") || "").trim()) out.noAlt.push(img.getAttribute("src"));
+    const alt = (img.getAttribute("alt") || "").trim();
+    if (!alt) out.noAlt.push(img.getAttribute("src"));
+    out.alts.push({ figure: img.closest("figure[id]")?.id || "", alt });
   }
   for (const d of document.querySelectorAll("article details.myst-exercise")) {
     out.solutions += 1;
@@ -263,7 +286,9 @@ MARK_PICTURE = """(host) => {
 PICTURE_CONTENT = """(el) => el.tagName === 'CANVAS' ? el.toDataURL() : el.tagName === 'IMG' ? el.src : el.outerHTML"""
 
 
-def _route_cdn(external: list[str], origin: str):
+def _route_cdn(external: list[str]):
+    """Serve KaTeX's CDN stylesheet from the local copy; abort (and note) any other load from outside the site."""
+
     def handle(route: Any) -> None:
         url = route.request.url
         if url.startswith(KATEX_CDN) and not KATEX_DIR.is_dir():
@@ -272,8 +297,6 @@ def _route_cdn(external: list[str], origin: str):
             path = (KATEX_DIR / urlsplit(url).path.split("/dist/", 1)[1]).resolve()
             if KATEX_DIR.resolve() in path.parents and path.is_file():
                 return route.fulfill(path=str(path))
-        if url.startswith(origin) or url.startswith("data:") or url.startswith("blob:"):
-            return route.continue_()
         external.append(url)
         return route.abort()
 
@@ -357,14 +380,17 @@ def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple
             page.on("requestfailed", lambda req, failed=failed: failed.append(req.url) if req.url.startswith(
                 site["origin"]) else None)
             page.on("response", lambda r, failed=failed: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-            page.route("**/*", _route_cdn(external, site["origin"]))
+            # Only loads from elsewhere are routed (each routed load is a round trip through this process).
+            page.route(re.compile(rf"^(?!{re.escape(site['origin'])}/|data:|blob:)"), _route_cdn(external))
             clock = [time.perf_counter()]
             response = page.goto(url, wait_until="networkidle")
             lap("load", clock)
             where = f"[{width}] /{info['slug']}"
             if response is None or response.status != 200:
                 problems.append(f"{where}: the page answered {response and response.status}")
-            page.evaluate(SHOW_LIVE_FIGURES)
+            blank = page.evaluate(SHOW_LIVE_FIGURES)
+            if blank:
+                problems.append(f"{where}: {blank} live figure(s) drew nothing in 5 s")
             found = page.evaluate(INSPECT)
             lap("inspect", clock)
             if info["location"].endswith(".ipynb"):
@@ -388,6 +414,13 @@ def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple
             problems += [f"{where}: widget #{w['id']} is {w['over']:.0f} px wider than its column"
                          for w in found["wideWidgets"]]
             problems += [f"{where}: image without alt text: {src}" for src in found["noAlt"]]
+            problems += [f"{where}: figure {a['figure'] or '(unlabelled)'} has matplotlib's placeholder for alt text: "
+                         f"{a['alt']}" for a in found["alts"] if MATPLOTLIB_REPR.match(a["alt"])]
+            if info["location"].endswith(".ipynb"):
+                alts = _figure_alts(ROOT / info["location"].lstrip("/"))
+                shown = {a["figure"]: a["alt"] for a in found["alts"]}
+                problems += [f"{where}: figure {label} reads '{shown.get(label)}' to a screen reader, not its #| alt: text"
+                             for label, alt in alts.items() if shown.get(label) != alt]
             problems += [f"{where}: solution open by default: {s}" for s in found["openSolutions"]]
             if info["location"].endswith(".ipynb"):
                 expected = _source_counts(ROOT / info["location"].lstrip("/"))["solution"]
