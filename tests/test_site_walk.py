@@ -215,6 +215,7 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # loads them eagerly, and a failed one is caught as a failed load.
 SHOW_LIVE_FIGURES = """async () => {
   const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+  await document.fonts.ready;  // equations are measured next: KaTeX's fonts must be in
   let blank = 0;
   for (const host of document.querySelectorAll(".myst-anywidget")) {
     host.scrollIntoView({ block: "center" });
@@ -388,6 +389,13 @@ def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple
             where = f"[{width}] /{info['slug']}"
             if response is None or response.status != 200:
                 problems.append(f"{where}: the page answered {response and response.status}")
+            if info["location"].endswith(".ipynb"):
+                # A lesson's live figure is added by the theme's scripts, which on a busy machine can be after
+                # the network has gone quiet.
+                try:
+                    page.locator(".myst-anywidget").first.wait_for(state="attached", timeout=WAIT_MS)
+                except Exception:  # noqa: BLE001 - reported by _move_live_figure below
+                    pass
             blank = page.evaluate(SHOW_LIVE_FIGURES)
             if blank:
                 problems.append(f"{where}: {blank} live figure(s) drew nothing in 5 s")
