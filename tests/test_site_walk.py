@@ -3,9 +3,7 @@
 One build per test session (module fixture): ``myst build --html --strict`` with the real book theme and
 ``BASE_URL=/kl-lessons`` (``scripts/site_check.py``), served from 127.0.0.1 under that sub-path, so a link
 or asset that forgets the prefix answers 404. Then, at a laptop width (1366×900) and a phone width
-(390×844), every page is visited in headless Chromium and checked. At the laptop width the walk clicks from
-page to page in the sidebar, so the theme renders each page in place, as for a reader browsing the course; at
-the phone width it opens each page afresh, as from a search result or a shared link. On every page:
+(390×844), every page is opened in headless Chromium and checked:
 
 - no page error, and no failed load except the theme's own CDN stylesheets (KaTeX 0.15.2's is served from
   the shared copy beside the repository, so math is laid out as an online reader sees it);
@@ -52,8 +50,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--disable-sync", "--no-first-run"]
 WIDTHS = {"laptop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
-#: The width at which the walk clicks from page to page in the sidebar (at the other, it opens each page afresh).
-CLICK_THROUGH = "laptop"
 #: The stylesheet the theme loads from a CDN, and the same files beside the repository.
 KATEX_CDN = "https://cdn.jsdelivr.net/npm/katex@0.15.2/dist/"
 KATEX_DIR = ROOT.parent / "shared" / "katex" / "dist"
@@ -360,38 +356,7 @@ def _screenshots(page: Any, folder: Path, stem: str, problems_too: list[str]) ->
             problems_too.append(f"{stem}-{label}")
 
 
-def _open(context: Any, site: dict[str, Any], url: str, seen: dict[str, list[str]]) -> tuple[Any, Any]:
-    """A new tab on ``url``, its errors, failed loads and off-site loads recorded in ``seen``; (page, response)."""
-    page = context.new_page()
-    page.on("pageerror", lambda err: seen["errors"].append(str(err)))
-    # Loads from the site itself that failed or answered an error (the CDN ones are aborted by the route).
-    page.on("requestfailed", lambda req: seen["failed"].append(req.url) if req.url.startswith(site["origin"]) else None)
-    page.on("response", lambda r: seen["failed"].append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    # Only loads from elsewhere are routed (each routed load is a round trip through this process).
-    page.route(re.compile(rf"^(?!{re.escape(site['origin'])}/|data:|blob:)"), _route_cdn(seen["external"]))
-    return page, page.goto(url, wait_until="networkidle")
-
-
-def _click_through(page: Any, slug: str) -> str | None:
-    """Go to ``slug`` by its link in the sidebar's table of contents, as a reader does; None, or what went wrong."""
-    href = f"{BASE}/{slug}"
-    link = page.locator(f'nav a[href="{href}"]').first
-    if link.count() == 0:
-        return "no link to the page in the sidebar"
-    before = page.title()
-    link.click()
-    try:
-        page.wait_for_url(lambda u: urlsplit(u).path.rstrip("/") == href.rstrip("/"), timeout=WAIT_MS)
-        page.wait_for_function("(before) => document.title !== before", arg=before, polling=100, timeout=WAIT_MS)
-    except Exception as err:  # noqa: BLE001 - the walk goes on to the next page
-        return f"following the sidebar link did not show the page ({type(err).__name__})"
-    page.wait_for_load_state("networkidle")
-    return None
-
-
 def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple[list[str], set[str]]:
-    """Every page at one width. At the laptop width a reader clicks from page to page in the sidebar (the theme
-    renders the next page in place); at the phone width each page is opened afresh, as from a search result."""
     problems: list[str] = []
     spent: Counter = Counter()
 
@@ -402,28 +367,24 @@ def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple
 
     links: set[str] = set()
     shots_missed: list[str] = []
-    seen: dict[str, list[str]] = {"errors": [], "failed": [], "external": []}
     context = browser.new_context(viewport=WIDTHS[width])
-    page = None
     try:
         for info in site["pages"]:
             url = f"{site['base']}/{info['slug']}"
             name = info["slug"] or "index"
-            where = f"[{width}] /{info['slug']}"
-            for found_so_far in seen.values():
-                found_so_far.clear()
+            page = context.new_page()
+            errors: list[str] = []
+            external: list[str] = []
+            failed: list[str] = []
+            page.on("pageerror", lambda err, errors=errors: errors.append(str(err)))
+            # Loads from the site itself that failed or answered an error (the CDN ones are aborted above).
+            page.on("requestfailed", lambda req, failed=failed: failed.append(req.url) if req.url.startswith(
+                site["origin"]) else None)
+            page.on("response", lambda r, failed=failed: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+            # Only loads from elsewhere are routed (each routed load is a round trip through this process).
+            page.route(re.compile(rf"^(?!{re.escape(site['origin'])}/|data:|blob:)"), _route_cdn(external))
             clock = [time.perf_counter()]
-            if width == CLICK_THROUGH and page is not None:
-                trouble = _click_through(page, info["slug"])
-                if trouble:
-                    problems.append(f"{where}: {trouble}")
-                    continue
-            else:
-                if page is not None:
-                    page.close()
-                page, response = _open(context, site, url, seen)
-                if response is None or response.status != 200:
-                    problems.append(f"{where}: the page answered {response and response.status}")
+            response = page.goto(url, wait_until="networkidle")
             lap("load", clock)
             where = f"[{width}] /{info['slug']}"
             if response is None or response.status != 200:
@@ -448,10 +409,10 @@ def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple
             _screenshots(page, folder, f"{width}-{name}", problems_too=shots_missed)
             lap("screenshot", clock)
 
-            problems += [f"{where}: page error: {e}" for e in seen["errors"]]
-            problems += [f"{where}: failed load: {u}" for u in seen["failed"]]
+            problems += [f"{where}: page error: {e}" for e in errors]
+            problems += [f"{where}: failed load: {u}" for u in failed]
             problems += [f"{where}: load from outside the theme's CDN assets: {u}"
-                         for u in seen["external"] if not u.startswith(THEME_CDN)]
+                         for u in external if not u.startswith(THEME_CDN)]
             if found["kernelBox"]:
                 problems.append(f"{where}: shows a 'kernel connection is required' box")
             if found["sideways"] > 1:
@@ -484,6 +445,7 @@ def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple
             problems += [f"{where}: the citation '{t}' stands for {len(h)} different sources"
                          for t, h in targets.items() if len(h) > 1]
             links |= {link.split("#")[0] for link in found["links"] if link.startswith(site["origin"])}
+            page.close()
     finally:
         context.close()
     print(f"\n{width}: seconds spent " + ", ".join(f"{k} {v:.1f}" for k, v in spent.items()))
