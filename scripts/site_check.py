@@ -41,9 +41,14 @@ WARNING = re.compile(r"⚠️|⛔|\berror\b", re.IGNORECASE)
 SERVER_LINE = re.compile(r"^\s*(💌\s*)?(GET|HEAD)\s+/|Update available|Run `pip install -U mystmd`")
 
 
-def stage(where: Path, extra_pages: list[str] = ()) -> Path:
-    """Copy the site's sources into ``where`` and put the prebuilt theme (if there is one) in place."""
-    for name in CONTENT:
+def stage(where: Path, extra_pages: list[str] = (), only: list[str] | None = None) -> Path:
+    """Copy the site's sources into ``where`` and put the prebuilt theme (if there is one) in place.
+
+    ``extra_pages`` are added to the table of contents. With ``only``, the site is just those pages (the
+    configuration and bibliography are the course's): a quick build for checking the build itself.
+    """
+    names = CONTENT if only is None else ["myst.yml", "references.bib", *only]
+    for name in names:
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, where / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
@@ -53,6 +58,9 @@ def stage(where: Path, extra_pages: list[str] = ()) -> Path:
     config = (where / "myst.yml").read_text()
     if "template: book-theme" not in config:
         raise SystemExit("myst.yml must keep `site.template: book-theme` for published builds")
+    if only is not None:
+        entries = "".join(f"    - file: {page}\n" for page in only)
+        config = re.sub(r"(?m)^  toc:\n(?:    - file: .*\n)+", lambda _: "  toc:\n" + entries, config)
     for page in extra_pages:
         if f"- file: {page}" in config:
             continue  # already in the toc

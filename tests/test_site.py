@@ -38,8 +38,9 @@ def test_the_site_has_no_live_kernel_band_and_a_favicon() -> None:
 
 
 def test_warning_detector_catches_an_unresolved_citation(tmp_path: Path) -> None:
-    # Guards the guard: a page citing a missing key must be reported (content build only, no HTML).
-    where = site_check.stage(tmp_path)
+    # Guards the guard: a page citing a missing key must be reported (content build only, no HTML, one page).
+    where = site_check.stage(tmp_path, only=["index.md"])
+    assert "notebooks/" not in (where / "myst.yml").read_text()
     (where / "index.md").write_text("# Probe\n\nSee @no_such_key_in_the_bib.\n")
     code, output, warnings = site_check.build(where, html=False)
     reason = site_check.theme_missing_reason(output) if code else None
