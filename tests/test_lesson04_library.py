@@ -347,3 +347,11 @@ def test_exercise_solutions_numbers() -> None:
     assert round(float(p7 @ TOY.proxy), 3) == 0.401 and round(float(star.proxy[0]), 3) == 0.413
     # π_β at best-of-7's own KL still beats it on the proxy.
     assert float(beta_sweep(TOY, [_beta_with_kl(kl7)]).proxy[0]) > float(p7 @ TOY.proxy)
+    # ex-04-target-kl: β ≈ 0.0727 spends 2 nats, with gold about 0.16.
+    beta_2 = _beta_with_kl(2.0)
+    assert round(beta_2, 4) == 0.0727 and round(float(beta_sweep(TOY, [beta_2]).gold[0]), 2) == 0.16
+    # Rounded proxy: 12 distinct scores; best-of-8's KL falls from 1.196 to 1.166, below log 8 − 7/8 ≈ 1.204.
+    rounded = torch.round(TOY.proxy, decimals=1)
+    assert len(set(rounded.tolist())) == 12
+    assert round(float(exact_best_of_n_kl(TOY.ref_probs, rounded, 8)), 3) == 1.166
+    assert round(math.log(8) - 7 / 8, 3) == 1.204

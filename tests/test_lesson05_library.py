@@ -555,3 +555,17 @@ def test_check_kl_stuck_low_accepts_the_solution_and_names_the_slips() -> None:
     assert "raised ZeroDivisionError" in check_kl_stuck_low(lambda *args, **kwargs: 1 / 0)
     for junk in (3, "kl_stuck_low", None, torch.tensor([1.0])):
         assert check_kl_stuck_low(junk).startswith("Pass the function itself")
+
+
+def test_an_uncapped_adaptive_beta_overflows_after_about_3900_full_horizon_updates() -> None:
+    """Lesson 5: TRL's rule has no cap, so a KL kept above target sends β to infinity in float64; ours stays bounded."""
+    for start in (0.01, 0.1, 0.2, 1.0):  # any sensible starting β: "about 3,900 updates"
+        beta, updates = start, 0
+        while not math.isinf(beta):
+            beta *= 1 + 0.2 * 1.0  # error clipped at +0.2, n_steps = horizon
+            updates += 1
+        assert round(updates, -2) == 3900, (start, updates)
+    capped = AdaptiveKLController(0.2, target=1.0, horizon=100)
+    for _ in range(5000):
+        capped.update(1e9, n_steps=100)
+    assert capped.value == capped.bounds[1] and math.isfinite(capped.value)
