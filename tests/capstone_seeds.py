@@ -5,11 +5,14 @@ test here pretrains a fresh reference and runs the lesson's three trainings (β 
 adaptive controller) with the notebook's settings on seeds 0 and 2, then checks what the lesson says:
 
 * β = 0 always hacks the proxy: the proxy climbs several-fold, gold falls, entropy collapses, and the
-  monitor fires. (The hack differs by seed: "!!!!" on some, "fun fun fun" on others.)
+  monitor fires. The hack differs by seed: "!!!!" on the notebook's seed 1, "fun fun fun" on seeds 0 and 2.
 * The adaptive controller always ends with the KL near its target, no hack and gold above its start.
 * The monitor is silent on a penalised run exactly when that run did not hack. A fixed β is a guess: on
-  seed 0, β = 0.3 is not quite enough and its run learns to end texts with "!!!!!!!!", which the monitor
-  reports; on the other seeds β = 0.3 holds and the monitor says nothing.
+  seed 0, β = 0.3 is not quite enough: its KL reaches 15 nats and its texts end with "!!!!!!!!", which the
+  monitor reports; on seeds 1 and 2 β = 0.3 holds and the monitor says nothing.
+* The answer to exercise ex-06-seeds, which runs these same trainings: the β = 0 run's best 5-step gold and the
+  penalised runs' final gold, as its solution quotes them. On seeds 0 and 2 the penalised runs end below the
+  β = 0 run's best moment; on the notebook's seed 1 (asserted there) above it.
 
 Each seed costs a pretraining and three runs (about a minute on one core), so each seed has a test file of its
 own (test_capstone_seed_0.py, test_capstone_seed_2.py) and the two run on different workers. This module holds
@@ -39,8 +42,9 @@ def three_runs(seed: int) -> dict[str, RLHFRun]:
     set_determinism(seed, threads=1)
     try:
         reference, vocab, _ = pretrain(steps=600, seed=seed)
+        # As the notebook's `common`; keeping the last step's texts draws no random numbers.
         common = dict(judge=default_judge(vocab.chars), steps=150, batch_size=64, length=32, lr=3e-3, seed=seed,
-                      progress=False)
+                      progress=False, sample_at=(149,))
         return {
             "β = 0": train(reference, vocab, FixedKLController(0.0), **common),
             "β = 0.3": train(reference, vocab, FixedKLController(0.3), **common),
@@ -72,6 +76,9 @@ class SeedClaims:
 
     SEED: int
     BETA_03_HOLDS: bool  # does the fixed β = 0.3 run stay healthy on this seed?
+    HACK: str  # what the β = 0 run's last texts repeat
+    #: Exercise ex-06-seeds as its solution quotes it: the β = 0 run's best 5-step gold, the penalised runs' last.
+    EXERCISE: dict[str, float]
 
     def test_without_a_penalty_the_proxy_is_hacked(self) -> None:
         free = three_runs(self.SEED)["β = 0"]
@@ -103,3 +110,17 @@ class SeedClaims:
         assert hacked(run) != self.BETA_03_HOLDS
         if not self.BETA_03_HOLDS:
             assert "kl_spikes" in {w.check for w in health_report(run.metrics)}
+            assert round(max(run.metrics["kl_mean"])) == 15                      # "its KL reaches 15 nats"
+            assert any(text.rstrip("\n").endswith("!" * 8) for text in run.samples[149])
+
+    def test_the_free_run_ends_on_this_seeds_hack(self) -> None:
+        assert all(self.HACK in text for text in three_runs(self.SEED)["β = 0"].samples[149])
+
+    def test_the_seed_exercise_answer(self) -> None:
+        """ex-06-seeds: the numbers its solution quotes (to the two decimals shown), and their order."""
+        runs = three_runs(self.SEED)
+        peak = float(np.convolve(runs["β = 0"].metrics["gold"], np.ones(5) / 5, mode="valid").max())
+        found = {"β = 0 peak": peak, "β = 0.3": late(runs["β = 0.3"], "gold"), "adaptive": late(runs["adaptive"], "gold")}
+        assert all(abs(found[key] - quoted) <= 0.006 for key, quoted in self.EXERCISE.items()), found
+        assert peak > max(found["β = 0.3"], found["adaptive"])                   # the penalty ends below β = 0's best
+        assert abs(np.sqrt(late(runs["adaptive"], "kl_mean")) - 1.7) < 0.1      # "near √KL ≈ 1.7"

@@ -6,3 +6,5 @@ from capstone_seeds import SeedClaims
 class TestSeed2(SeedClaims):
     SEED = 2
     BETA_03_HOLDS = True
+    HACK = "fun fun fun"
+    EXERCISE = {"β = 0 peak": 0.35, "β = 0.3": 0.22, "adaptive": 0.22}
