@@ -27,6 +27,7 @@ from typing import Iterator
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from ._validate import count, positive, seed as as_seed
 from .corpus import load_sentences
@@ -267,7 +268,8 @@ def _exclusive(lock: Path) -> Iterator[None]:
 
 
 def pretrain(
-    steps: int = 600, batch_size: int = 32, window: int = 48, lr: float = 1e-2, seed: int = 0, cache: bool = True
+    steps: int = 600, batch_size: int = 32, window: int = 48, lr: float = 1e-2, seed: int = 0, cache: bool = True,
+    progress: bool = True,
 ) -> tuple[TinyLM, CharVocab, list[float]]:
     """Train the reference model on the training sentences by next-character prediction.
 
@@ -280,6 +282,8 @@ def pretrain(
     same arguments load it: the same weights and losses, bit for bit. The file's name
     hashes the arguments, this module's code, the corpus and torch's version, so a
     change to any of them trains afresh. Delete the folder to retrain.
+
+    ``progress=True`` shows a progress bar while it trains (none when it loads).
 
     Returns
     -------
@@ -296,13 +300,15 @@ def pretrain(
     seed = as_seed(seed)
     if not isinstance(cache, bool):
         raise ValueError(f"cache must be True or False, got {cache!r}")
+    if not isinstance(progress, bool):
+        raise ValueError(f"progress must be True or False, got {progress!r}")
     if not cache:
-        return _pretrain(steps, batch_size, window, lr, seed)
+        return _pretrain(steps, batch_size, window, lr, seed, progress)
     path = _cache_file((steps, batch_size, window, lr, seed))
     path.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive(path.with_suffix(".lock")):  # two processes that want one model train it once
         if not path.exists():
-            model, vocab, losses = _pretrain(steps, batch_size, window, lr, seed)
+            model, vocab, losses = _pretrain(steps, batch_size, window, lr, seed, progress)
             # Write under a private name, then rename: a reader never sees half a file.
             partial = path.with_suffix(f".{os.getpid()}.part")
             # The global random state is saved too: a fresh run leaves it where the model's initialisation left
@@ -319,7 +325,9 @@ def pretrain(
     return model.eval(), vocab, list(saved["losses"])
 
 
-def _pretrain(steps: int, batch_size: int, window: int, lr: float, seed: int) -> tuple[TinyLM, CharVocab, list[float]]:
+def _pretrain(
+    steps: int, batch_size: int, window: int, lr: float, seed: int, progress: bool = False
+) -> tuple[TinyLM, CharVocab, list[float]]:
     """The training itself, for :func:`pretrain` (arguments already checked)."""
     torch.manual_seed(seed)
     text = BOS + BOS.join(load_sentences("train")) + BOS
@@ -332,7 +340,7 @@ def _pretrain(steps: int, batch_size: int, window: int, lr: float, seed: int) ->
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 - i / steps)
     gen = torch.Generator().manual_seed(seed)
     losses = []
-    for _ in range(steps):
+    for _ in tqdm(range(steps), desc="pretraining", disable=not progress):
         starts = torch.randint(0, len(data) - window - 1, (batch_size, 1), generator=gen)
         chunk = data[starts + torch.arange(window + 1)]
         logits, _ = model(chunk[:, :-1])

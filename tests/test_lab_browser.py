@@ -99,7 +99,7 @@ def _has_explorer(path: Path) -> bool:
 # Lesson 6 in the lab: its own cells from the imports to the scrubber, with training shortened, and its exercises
 # and solutions (markdown only). The full lesson trains for a minute (strict nbval runs all of it); the explorer in
 # JupyterLab is the same with 25 steps.
-CAPSTONE_CELLS = ("find_spec(\"kl_lessons\")", "pretrain(steps=", "ref_texts = ", "judge = default_judge", "STEPS, SHOW_AT",
+CAPSTONE_CELLS = ("find_spec(\"kl_lessons\")", "pretrain(steps=", "n_params = ", "ref_texts = ", "judge = default_judge", "STEPS, SHOW_AT",
                   "TrainingScrubber(", "training_scrubber.js", "{exercise}", "{solution}")
 CAPSTONE_SHORTER = {"pretrain(steps=600": "pretrain(steps=60", "STEPS, SHOW_AT = 150, (0, 20, 149)":
                     "STEPS, SHOW_AT = 25, (0, 20, 24)", "scrubber = TrainingScrubber(state)":
