@@ -3,9 +3,8 @@
 A minimal local page imports the module under a hashed name (as MyST copies it), renders it
 into a shadow root with a stub model whose ``save_changes`` throws (as the static site's does),
 moves sliders with the keyboard and by setting their value, and checks the numbers shown
-against :mod:`kl_lessons`. It also records how long one slider update takes (set the value,
-run the widget's handler, lay the page out); the times are written to ``web_latency.json`` in
-pytest's temporary folder and printed, never asserted on.
+against :mod:`kl_lessons`. How long an update takes is measured by ``benchmarks/web_latency.py``
+on this same page, not here.
 
 Runs Debian's ``/usr/bin/chromium`` through Playwright; no browser is downloaded. Without
 Chromium the tests are skipped, unless ``CI=true``, where they fail.
@@ -16,9 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
-import json
 import os
-import statistics
 import threading
 from pathlib import Path
 from typing import Any, Iterator
@@ -48,8 +45,6 @@ MODULES = dict(enumerate(STATE_FUNCTIONS, start=1))
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-TIMED_MOVES = 30
-KEY_MOVES = 10
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>widget test page</title><link rel="icon" href="data:,"></head>
@@ -155,7 +150,7 @@ def serve_site(root: Path) -> tuple[dict[str, Any], http.server.ThreadingHTTPSer
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     _require_chromium()
     info, server = serve_site(tmp_path_factory.mktemp("web_site"))
-    yield {**info, "latency": tmp_path_factory.getbasetemp() / "web_latency.json"}
+    yield info
     server.shutdown()
     server.server_close()
 
@@ -430,38 +425,3 @@ def test_widget_is_accessible(browser: Any, site: dict[str, Any], lesson: int) -
         assert errors == []
     finally:
         page.close()
-
-
-def test_update_latency_is_recorded(browser: Any, site: dict[str, Any]) -> None:
-    """Time slider updates in every module; write the results (no assertion on speed)."""
-    results = {}
-    for lesson in sorted(MODULES):
-        page, errors = open_widget(browser, site, lesson, start_model(lesson))
-        try:
-            key = MOVES[lesson][0]
-            lo, hi, step = (float(page.evaluate(f"(k) => slider(k).{a}", key)) for a in ("min", "max", "step"))
-            values = np.round(np.linspace(lo, hi, TIMED_MOVES) / step) * step
-            page.evaluate("([k, v]) => move(k, v)", [key, float(values[-1])])  # warm-up
-            times = [page.evaluate("([k, v]) => move(k, v)", [key, float(v)]) for v in values]
-            page.evaluate("() => { window.keyTimes = []; }")
-            page.focus(f"input[type=range][data-key='{key}']")
-            page.keyboard.press("Home")
-            presses = min(KEY_MOVES, round((hi - lo) / step))  # a short grid (lesson 7's β) ends sooner
-            for _ in range(presses):
-                page.keyboard.press("ArrowRight")
-            key_times = page.evaluate("keyTimes")[1:]
-            assert len(times) == TIMED_MOVES and len(key_times) == presses
-            results[MODULES[lesson]] = {
-                "slider": key, "moves": len(times), "p50_ms": statistics.median(times),
-                "p90_ms": float(np.quantile(times, 0.9)), "max_ms": max(times),
-                "keyboard_p50_ms": statistics.median(key_times),
-            }
-            assert errors == []
-        finally:
-            page.close()
-    site["latency"].write_text(json.dumps(results, indent=2))
-    print(f"\nslider update time in headless Chromium (written to {site['latency'].name}):")
-    for name, r in results.items():
-        print(f"  {name:24s} p50 {r['p50_ms']:.2f} ms, p90 {r['p90_ms']:.2f} ms, "
-              f"keyboard p50 {r['keyboard_p50_ms']:.2f} ms")
-    assert set(results) == set(MODULES.values())
