@@ -946,3 +946,18 @@ def test_item_12_self_checks_take_huge_and_tiny_answers() -> None:
     assert lesson01.check_kl_in_bits(10**400).startswith("Please")
     assert "β = 1e-320" in lesson04.check_beta_for_kl(1e-320)
     assert isinstance(lesson03.check_overtake_beta(10**400), str)
+
+
+@pytest.mark.parametrize("not_a_number", ["half", b"0.5", True, np.bool_(True), torch.tensor(True), np.array([False])])
+def test_self_checks_want_numbers_not_truth_values(not_a_number: Any) -> None:
+    """A comparison passed by mistake (True counts as 1 in Python) gets "pass a number", never a verdict on it."""
+    from kl_lessons.self_checks import _finite_answer, _number
+    from kl_lessons.self_checks.lesson03 import check_overtake_beta
+    from kl_lessons.self_checks.lesson07 import check_k3_landing
+
+    assert _number(not_a_number) is None and _finite_answer(not_a_number) is None
+    for check in (lesson01.check_kl_in_bits, check_overtake_beta, check_k3_landing,
+                  lambda answer: lesson06.check_shout_threshold(answer, -8.1)):
+        assert "number" in check(not_a_number).lower(), check
+    assert _number(np.float64(0.5)) == 0.5 and _number(torch.tensor([0.5])) == 0.5 and _number("0.5") == 0.5
+    assert _finite_answer(math.inf) is None

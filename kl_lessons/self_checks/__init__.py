@@ -7,13 +7,25 @@ so a learner can try again without a traceback.
 import math
 
 
+def _number(x: object) -> float | None:
+    """A learner's answer as one float (perhaps inf or nan), or ``None`` when it is not one number.
+
+    A number, a 0-d tensor or array, a one-element one, or a number written as text (``"0.123"``, as printed with
+    ``f"{kl:.3f}"``). Never a truth value: ``True`` would otherwise count as 1, so a comparison passed by mistake
+    could be marked right.
+    """
+    if isinstance(x, (bool, bytes)) or str(getattr(x, "dtype", "")) in ("bool", "torch.bool"):
+        return None
+    try:
+        return float(x)  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - huge ints, tensors of many values, None: all just "not a number"
+        return None
+
+
 def _finite_answer(x: object) -> float | None:
     """A learner's answer as a finite float, or ``None`` (any answer that is not one gets advice, not a traceback)."""
-    try:
-        v = float(x)  # type: ignore[arg-type]
-    except Exception:  # noqa: BLE001 - strings, huge ints, tensors of many values: all just "not a number"
-        return None
-    return v if math.isfinite(v) else None
+    v = _number(x)
+    return v if v is not None and math.isfinite(v) else None
 
 
 def _unfilled(*answers: object) -> bool:

@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 from ..divergence import cross_entropy, kl_divergence
+from . import _number
 
 #: The exercise's context, "Good dog! Time for a ___", and its next-token vocabulary.
 DOG_TOKENS = ("treat", "walk", "bath", "nap")
@@ -56,11 +57,8 @@ def check_kl_in_bits(answer: Any) -> str:
     str
         "Correct" with the value, or a hint that names the likely slip.
     """
-    if isinstance(answer, bool):
-        return f"Please pass a number, such as 0.123 (got {answer!r})."
-    try:
-        value = float(answer)
-    except Exception:  # noqa: BLE001 - any answer that is not a number gets advice, not a traceback
+    value = _number(answer)
+    if value is None:
         return f"Please pass a number, such as 0.123 (got {answer!r})."
     if not math.isfinite(value):
         return "Every token here has π_ref > 0, so this KL is finite. Try again with a number."

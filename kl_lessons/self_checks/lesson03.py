@@ -13,7 +13,7 @@ import torch
 from ..kl_in_loss import expected_estimator_gradient, reverse_kl_gradient
 from ..response_batch import cafe_review_batch
 from ..shaped_reward import kl_penalized_rewards
-from . import _finite_answer
+from . import _finite_answer, _number
 
 #: How close a β answer must be (reward units per nat); the exercise asks for 3 decimals.
 BETA_TOLERANCE = 1e-3
@@ -50,9 +50,8 @@ def check_overtake_beta(answer: Any) -> str:
     """
     if answer is Ellipsis:
         return "Fill in your β first: replace the ... with a number, such as 0.123."
-    try:
-        beta = float(answer)
-    except Exception:  # noqa: BLE001 - any answer that is not a number gets advice, not a traceback
+    beta = _number(answer)
+    if beta is None:
         return f"Please pass a number, such as 0.123 (got {answer!r})."
     if not math.isfinite(beta) or beta < 0:
         return "β is a finite number ≥ 0: a stiffer rubber band, never a negative one."

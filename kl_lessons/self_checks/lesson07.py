@@ -20,6 +20,7 @@ from ..toy_sequences import (
     tilted_sequence_policy,
     token_logprobs,
 )
+from . import _number
 
 #: β of the lesson's training runs (reward units per nat).
 LESSON_BETA = 0.3
@@ -126,9 +127,8 @@ def k3_landing_kl() -> float:
 
 def check_k3_landing(answer: Any) -> str:
     """Check KL(π‖π_ref), in nats summed over the response, where k3 in the loss settles (β = 0.3)."""
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
+    value = _number(answer)
+    if value is None:
         return f"Please pass a number of nats, such as 1.234 (got {answer!r})."
     if not math.isfinite(value) or value < 0:
         return "A KL is a finite number ≥ 0."
