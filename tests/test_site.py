@@ -14,6 +14,8 @@ from unittest import mock
 
 import pytest
 
+from kl_lessons.style import alt_text
+
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("site_check", ROOT / "scripts" / "site_check.py")
 site_check = importlib.util.module_from_spec(_spec)
@@ -35,6 +37,22 @@ def test_the_site_has_no_live_kernel_band_and_a_favicon() -> None:
     assert not re.search(r"^\s*jupyter:\s*true", CONFIG, re.M)
     favicon = re.search(r"^\s*favicon:\s*(\S+)", CONFIG, re.M)
     assert favicon and (ROOT / favicon.group(1)).is_file() and favicon.group(1) in site_check.CONTENT
+
+
+@pytest.mark.parametrize("notebook", LESSONS, ids=lambda p: p.stem)
+def test_each_figure_shows_one_image_that_reads_its_alt_text(notebook: Path) -> None:
+    """The site reads a figure output's text/plain as the image's alt text (kl_lessons.style puts it there)."""
+    for cell in json.loads(notebook.read_text())["cells"]:
+        source = "".join(cell["source"])
+        label = re.match(r"#\| label: (fig-\S+)", source)
+        if cell["cell_type"] != "code" or not label:
+            continue
+        alt = alt_text(source)
+        assert alt, f"{label.group(1)} has no #| alt: line"
+        images = [o["data"] for o in cell["outputs"] if "image/png" in o.get("data", {})]
+        # One figure per cell: every figure a cell shows would read the cell's one description.
+        assert len(images) == 1, f"{label.group(1)} shows {len(images)} images"
+        assert "".join(images[0]["text/plain"]) == alt, f"{label.group(1)}: re-execute the lesson"
 
 
 def test_warning_detector_catches_an_unresolved_citation(tmp_path: Path) -> None:

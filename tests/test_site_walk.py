@@ -427,8 +427,9 @@ def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple
             if info["location"].endswith(".ipynb"):
                 alts = _figure_alts(ROOT / info["location"].lstrip("/"))
                 shown = {a["figure"]: a["alt"] for a in found["alts"]}
+                problems += [f"{where}: figure {label} has no #| alt: line" for label, alt in alts.items() if not alt]
                 problems += [f"{where}: figure {label} reads '{shown.get(label)}' to a screen reader, not its #| alt: text"
-                             for label, alt in alts.items() if shown.get(label) != alt]
+                             for label, alt in alts.items() if alt and shown.get(label) != alt]
             problems += [f"{where}: solution open by default: {s}" for s in found["openSolutions"]]
             if info["location"].endswith(".ipynb"):
                 expected = _source_counts(ROOT / info["location"].lstrip("/"))["solution"]
