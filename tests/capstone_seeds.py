@@ -8,7 +8,7 @@ adaptive controller) with the notebook's settings on seeds 0 and 2, then checks 
   monitor fires. The hack differs by seed: "!!!!" on the notebook's seed 1, "fun fun fun" on seeds 0 and 2.
 * The adaptive controller always ends with the KL near its target, no hack and gold above its start.
 * The monitor is silent on a penalised run exactly when that run did not hack. A fixed β is a guess: on
-  seed 0, β = 0.3 is not quite enough: its KL reaches 15 nats and its texts end with "!!!!!!!!", which the
+  seed 0, β = 0.3 is not quite enough: its KL reaches 15 nats and some of its texts end with "!!!!!!!!", which the
   monitor reports; on seeds 1 and 2 β = 0.3 holds and the monitor says nothing.
 * The answer to exercise ex-06-seeds, which runs these same trainings: the β = 0 run's best 5-step gold and the
   penalised runs' final gold, as its solution quotes them. On seeds 0 and 2 the penalised runs end below the

@@ -948,7 +948,10 @@ def test_item_12_self_checks_take_huge_and_tiny_answers() -> None:
     assert isinstance(lesson03.check_overtake_beta(10**400), str)
 
 
-@pytest.mark.parametrize("not_a_number", ["half", b"0.5", True, np.bool_(True), torch.tensor(True), np.array([False])])
+@pytest.mark.parametrize("not_a_number", [
+    "half", b"0.5", bytearray(b"1"), True, np.bool_(True), torch.tensor(True), np.array([False]),
+    np.array(True, dtype=object), np.complex128(0.5 + 2j), torch.tensor(0.5 + 2j), [0.5, 0.5],
+])
 def test_self_checks_want_numbers_not_truth_values(not_a_number: Any) -> None:
     """A comparison passed by mistake (True counts as 1 in Python) gets "pass a number", never a verdict on it."""
     from kl_lessons.self_checks import _finite_answer, _number
@@ -961,3 +964,18 @@ def test_self_checks_want_numbers_not_truth_values(not_a_number: Any) -> None:
         assert "number" in check(not_a_number).lower(), check
     assert _number(np.float64(0.5)) == 0.5 and _number(torch.tensor([0.5])) == 0.5 and _number("0.5") == 0.5
     assert _finite_answer(math.inf) is None
+
+
+def test_self_check_messages_stay_short_and_never_fail_on_a_strange_answer() -> None:
+    from kl_lessons.self_checks import _shown
+
+    class Strange:
+        dtype = property(lambda self: 1 / 0)
+
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    assert _shown(Strange()) == "a Strange" and len(_shown(list(range(10**5)))) == 40
+    for answer in (Strange(), list(range(10**5))):
+        message = lesson01.check_kl_in_bits(answer)
+        assert "number" in message and len(message) < 120

@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 from ..divergence import cross_entropy, kl_divergence
-from . import _number
+from . import _number, _shown
 
 #: The exercise's context, "Good dog! Time for a ___", and its next-token vocabulary.
 DOG_TOKENS = ("treat", "walk", "bath", "nap")
@@ -59,7 +59,7 @@ def check_kl_in_bits(answer: Any) -> str:
     """
     value = _number(answer)
     if value is None:
-        return f"Please pass a number, such as 0.123 (got {answer!r})."
+        return f"Please pass a number, such as 0.123 (got {_shown(answer)})."
     if not math.isfinite(value):
         return "Every token here has π_ref > 0, so this KL is finite. Try again with a number."
     target = dog_kl_bits()

@@ -13,7 +13,7 @@ import torch
 from ..kl_in_loss import expected_estimator_gradient, reverse_kl_gradient
 from ..response_batch import cafe_review_batch
 from ..shaped_reward import kl_penalized_rewards
-from . import _finite_answer, _number
+from . import _finite_answer, _number, _shown
 
 #: How close a β answer must be (reward units per nat); the exercise asks for 3 decimals.
 BETA_TOLERANCE = 1e-3
@@ -52,7 +52,7 @@ def check_overtake_beta(answer: Any) -> str:
         return "Fill in your β first: replace the ... with a number, such as 0.123."
     beta = _number(answer)
     if beta is None:
-        return f"Please pass a number, such as 0.123 (got {answer!r})."
+        return f"Please pass a number, such as 0.123 (got {_shown(answer)})."
     if not math.isfinite(beta) or beta < 0:
         return "β is a finite number ≥ 0: a stiffer rubber band, never a negative one."
     target = overtake_beta("C", "A")
@@ -87,7 +87,7 @@ def check_loss_estimator(answer: Any) -> str:
         return "Fill in your choice first: replace the ... with 'k1', 'k2' or 'k3'."
     choice = answer.strip().lower() if isinstance(answer, str) else ""
     if choice not in ("k1", "k2", "k3"):
-        return f"Pick one of 'k1', 'k2' or 'k3' (got {answer!r})."
+        return f"Pick one of 'k1', 'k2' or 'k3' (got {_shown(answer)})."
     gen = torch.Generator().manual_seed(3)
     logits = 2 * torch.randn(5, generator=gen, dtype=torch.float64)
     ref = torch.softmax(torch.randn(5, generator=gen, dtype=torch.float64), -1)

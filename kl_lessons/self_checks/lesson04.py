@@ -14,7 +14,7 @@ import torch
 from scipy.optimize import minimize_scalar
 
 from ..toy_responses import beta_sweep, exact_best_of_n_kl, make_toy_responses, toy_frontier_table
-from . import _finite_answer
+from . import _finite_answer, _shown
 
 #: How close a reward or KL answer must be: within rounding to three decimals.
 ANSWER_ATOL = 5e-4
@@ -24,12 +24,6 @@ SQRT_GAIN_CASES = ((1.0, 0.25), (0.8, 0.1), (2.0, 0.5), (0.3, 1.5))
 
 #: The largest n the best-of-n exercise considers.
 MAX_N = 64
-
-
-def _shown(answer: Any) -> str:
-    """A learner's answer as a short string, however long its repr."""
-    text = repr(answer)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _near(x: float, y: float) -> bool:

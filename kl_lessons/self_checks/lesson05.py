@@ -16,7 +16,7 @@ import numpy as np
 from ..controllers import AdaptiveKLController
 from ..monitor import HealthWarning
 from ..plant import KLPlant, control_metrics, simulate_control
-from . import _finite_answer, _unfilled
+from . import _finite_answer, _shown, _unfilled
 
 #: The by-hand exercise: Ziegler et al.'s settings and two batch readings (nats per sequence).
 BY_HAND = {"init_kl_coef": 0.15, "target": 6.0, "horizon": 10_000, "batch_size": 512, "readings": (9.0, 5.4)}
@@ -210,9 +210,9 @@ def check_kl_stuck_low(fn: StuckLowFn) -> str:
         if got is False:
             return "Not yet: when all is well, return None (as the checks of kl_lessons.monitor do), not False."
         if got is not None and not isinstance(got, HealthWarning):
-            return f"Not yet: when it fires, return a HealthWarning(check, step, message), not {got!r}."
+            return f"Not yet: when it fires, return a HealthWarning(check, step, message), not {_shown(got)}."
         if got is not None and not (isinstance(got.step, (int, np.integer)) and 0 <= got.step < kl_mean.size):
-            return f"Not yet: the warning's step ({got.step!r}) should be a step of the run, e.g. len(kl_mean) - 1."
+            return f"Not yet: the warning's step ({_shown(got.step)}) should be a step of the run, e.g. len(kl_mean) - 1."
         checked.append((description, advice, expected, got is not None))
     if not any(fired for *_, fired in checked):
         return "Not yet: your function returns None on every log, so it never warns. Fill in its body."

@@ -20,7 +20,7 @@ from ..toy_sequences import (
     tilted_sequence_policy,
     token_logprobs,
 )
-from . import _number
+from . import _number, _shown
 
 #: β of the lesson's training runs (reward units per nat).
 LESSON_BETA = 0.3
@@ -44,7 +44,7 @@ def check_exact_recipe(answer: Any) -> str:
     """
     choice = str(answer).strip()
     if choice not in RECIPES:
-        return f"Pick one of {', '.join(repr(r) for r in RECIPES)} (got {answer!r})."
+        return f"Pick one of {', '.join(repr(r) for r in RECIPES)} (got {_shown(answer)})."
     toy = jackpot_toy(4, 3, seed=11)
     theta = toy.policy(1.0)
     exact = exact_kl_gradient(theta, toy.ref, toy.space)
@@ -127,9 +127,11 @@ def k3_landing_kl() -> float:
 
 def check_k3_landing(answer: Any) -> str:
     """Check KL(π‖π_ref), in nats summed over the response, where k3 in the loss settles (β = 0.3)."""
+    if answer is Ellipsis:
+        return "Fill in your answer first: replace the ... with a number of nats, such as 1.234."
     value = _number(answer)
     if value is None:
-        return f"Please pass a number of nats, such as 1.234 (got {answer!r})."
+        return f"Please pass a number of nats, such as 1.234 (got {_shown(answer)})."
     if not math.isfinite(value) or value < 0:
         return "A KL is a finite number ≥ 0."
     toy = jackpot_toy()
@@ -161,7 +163,7 @@ def check_ratio_weights(answer: Any) -> str:
     choice = str(answer).strip().lower()
     options = {"current": None, "old": "old", "reference": "ref"}
     if choice not in options:
-        return f"Pick one of 'current', 'old' or 'reference' (got {answer!r})."
+        return f"Pick one of 'current', 'old' or 'reference' (got {_shown(answer)})."
     toy = jackpot_toy(3, 3, seed=5)
     theta = toy.policy(1.0)
     weights = {None: None, "old": toy.old, "ref": toy.ref}[options[choice]]

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import torch
 
-from . import _finite_answer
+from . import _finite_answer, _shown
 from .._validate import positive
 from ..divergence import cross_entropy, entropy, kl_divergence
 from ..optimum import regularised_policy
@@ -32,7 +32,7 @@ def check_dpo_constant(answer: Any, beta: float = 0.3) -> str:
     """Check the constant c in β·log(π_DPO/π_ref) = gold + c, for lesson 4's toy at ``beta``."""
     value = _finite_answer(answer)
     if value is None:
-        return f"Please pass one finite number, such as -0.123 (got {answer!r}); fill in `constant`."
+        return f"Please pass one finite number, such as -0.123 (got {_shown(answer)}); fill in `constant`."
     c = dpo_constant(beta)
     if abs(value - c) <= TOLERANCE:
         return (f"Correct: c = −β·log Z = {c:.4f}. The implicit reward is the gold reward shifted by one number, "
@@ -72,7 +72,7 @@ def check_matching_entropy_bonus(answer: Any) -> str:
     """Check the α at which an entropy bonus alone keeps π exactly as spread out as π_ref (lesson 4's toy, proxy)."""
     value = _finite_answer(answer)
     if value is None:
-        return f"Please pass one finite number, such as 0.25 (got {answer!r}); fill in `alpha`."
+        return f"Please pass one finite number, such as 0.25 (got {_shown(answer)}); fill in `alpha`."
     alpha = matching_entropy_bonus()
     if abs(value - alpha) <= TOLERANCE:
         toy = make_toy_responses()
@@ -104,7 +104,7 @@ def _cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
 def check_cross_entropy(fn: Callable[[torch.Tensor, torch.Tensor], Any]) -> str:
     """Check a function ``fn(p, q)`` that returns the cross-entropy H(p, q) = −Σ p·log q in nats."""
     if not callable(fn):
-        return f"Please pass your function itself, e.g. check_cross_entropy(my_cross_entropy) (got {fn!r})."
+        return f"Please pass your function itself, e.g. check_cross_entropy(my_cross_entropy) (got {_shown(fn)})."
     for p, q in _cases():
         try:
             value = _finite_answer(fn(p.clone(), q.clone()))
