@@ -26,13 +26,13 @@ if "PYTEST_XDIST_WORKER" not in os.environ:
 
 # The slowest test files first, so that neither xdist worker is left running one of them alone at the end
 # (pytest-xdist would otherwise start the files with the most tests first, and these have few). Measured
-# seconds of one worker, on a 2-core machine with generic kernels, largest first; the rest keep their order.
+# seconds of one worker (2026-11-29, a 2-core machine, generic kernels), largest first; the rest keep their order.
 SLOW_FIRST = (
-    "tests/test_site_walk.py",          # ~100 s: the site built, 12 pages walked at two widths
-    "tests/test_capstone_seed_0.py",    # ~60 s: a pretraining and three capstone runs
-    "notebooks/06_tiny_rlhf.ipynb",     # ~60 s: the capstone under strict nbval
-    "tests/test_capstone_seed_2.py",    # ~55 s
-    "tests/test_lab_browser.py",        # ~40 s: JupyterLab running lesson 6
+    "tests/test_site_walk.py",          # ~85 s: the site built, 12 pages walked at two widths
+    "tests/test_capstone_seed_0.py",    # ~70 s: a pretraining and three capstone runs
+    "notebooks/06_tiny_rlhf.ipynb",     # ~70 s: the capstone under strict nbval
+    "tests/test_capstone_seed_2.py",    # ~60 s
+    "tests/test_lab_browser.py",        # ~35 s: JupyterLab running a shortened lesson 6
     # These reuse a reference pretrained above (seed 1, 0 and 2), so they come after the file that trains it:
     # started together, one would wait on the other's lock.
     "notebooks/08_kl_in_practice.ipynb",

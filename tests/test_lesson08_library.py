@@ -166,6 +166,9 @@ def test_check_cross_entropy_tells_the_right_function_from_the_usual_slips():
         message = check_cross_entropy(fn)
         assert message.startswith(("Not yet", "Your function")) and hint in message, (hint, message)
     assert "function itself" in check_cross_entropy(3)
+    calls = []
+    check_cross_entropy(lambda p, q: calls.append(1) or -torch.xlogy(p, q).sum())
+    assert len(calls) == 4  # the learner's function runs once per case, not twice
 
 
 def test_check_reset_run_wants_beta_03_with_resets(small):

@@ -107,12 +107,12 @@ def check_cross_entropy(fn: Callable[[torch.Tensor, torch.Tensor], Any]) -> str:
         return f"Please pass your function itself, e.g. check_cross_entropy(my_cross_entropy) (got {_shown(fn)})."
     for p, q in _cases():
         try:
-            value = _finite_answer(fn(p.clone(), q.clone()))
+            result = fn(p.clone(), q.clone())
         except Exception as error:  # noqa: BLE001 - a learner's bug gets a hint, not a traceback
             return f"Your function raised {type(error).__name__}: {error}. It should take two probability vectors."
-        want = float(cross_entropy(p, q))
-        if fn(p.clone(), q.clone()) is None:
+        if result is None:
             return "Your function returns None: fill in its body so that it returns −Σ p·log q."
+        value, want = _finite_answer(result), float(cross_entropy(p, q))
         if value is None:
             return ("Your function returned something that is not one finite number for p = "
                     f"{p.tolist()}: where p is 0 the term p·log q counts as 0, not 0·log 0 = nan (use torch.xlogy or mask it).")
