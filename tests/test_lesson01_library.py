@@ -191,6 +191,19 @@ def test_self_check_slips_are_told_apart_from_the_answer() -> None:
     assert gaps.min() > 2 * lesson01.BITS_TOLERANCE
 
 
+@pytest.mark.parametrize(("answer", "decimals"), [(0.51, "2 decimals"), ("0.51", "2 decimals"), (0.5, "1 decimal")])
+def test_self_check_names_too_few_decimals(answer, decimals: str) -> None:
+    # The right KL, 0.5057 bits, rounded too early: named, not a generic "Not yet".
+    assert round(dog_kl_bits(), 2) == 0.51 and round(dog_kl_bits(), 1) == 0.5
+    message = check_kl_in_bits(answer)
+    assert message.startswith("Not yet") and f"rounded to {decimals}" in message, message
+
+
+def test_self_check_does_not_call_a_wrong_two_decimal_answer_rounded() -> None:
+    message = check_kl_in_bits(0.52)
+    assert message.startswith("Not yet") and "rounded" not in message
+
+
 @pytest.mark.parametrize("answer", [None, "half a bit", [0.3], True, float("inf"), float("nan"), 1.0, 0.0])
 def test_self_check_rejects_wrong_or_malformed_answers_without_raising(answer) -> None:
     message = check_kl_in_bits(answer)

@@ -260,6 +260,8 @@ def test_check_k3_accepts_correct_answers() -> None:
         (lambda lp, ref: (ref - lp).mean(), "one estimate per token"),
         (lambda lp, ref: 1 / 0, "ZeroDivisionError"),
         (lambda lp, ref: (ref - lp) ** 2, "Not yet"),
+        (lambda lp, ref: kl_estimate(lp, ref, "k2"), "That is k2"),  # k2 given where k3 is asked
+        (lambda lp, ref: 0.5 * (lp - ref) ** 2, "That is k2"),
         (lambda lp, ref: ref - lp - 1, "negative"),
         (42, "function itself"),
     ],

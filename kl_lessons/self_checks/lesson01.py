@@ -71,6 +71,13 @@ def check_kl_in_bits(answer: Any) -> str:
     for slip, hint in _known_slips():
         if abs(value - slip) <= BITS_TOLERANCE:
             return f"Not yet. {hint}"
+    for decimals in (1, 2):
+        # The right KL rounded too early ("0.51"): close, but the exercise asks for three decimals.
+        if value == round(target, decimals):
+            return (
+                f"Not yet: that is the right KL rounded to {decimals} decimal{'s' * (decimals != 1)}. "
+                "Give three decimals, as the exercise asks."
+            )
     if value < 0:
         return "Not yet: KL is never negative (Gibbs' inequality). Check the order inside the log: p/q."
     return "Not yet: compute Σ π·log2(π/π_ref) over the four tokens, weighting each term by the policy's probability."

@@ -63,6 +63,11 @@ def check_k3(estimator: Callable[[torch.Tensor, torch.Tensor], Any]) -> str:
         log_r = ref - lp
         if torch.allclose(got, -log_r, rtol=RTOL, atol=ATOL):
             return "That is k1 (−log r). k3 adds the control variate r − 1, which averages to zero under π."
+        if torch.allclose(got, 0.5 * log_r**2, rtol=RTOL, atol=ATOL):
+            return (
+                "That is k2 = ½(log r)², the squared-log estimator: never negative, but biased. "
+                "k3 = (r − 1) − log r is the one that is both never negative and unbiased."
+            )
         if torch.allclose(got, torch.expm1(-log_r) + log_r, rtol=RTOL, atol=ATOL):
             return "Close, but r is upside down: r = π_ref(y) / π(y), so log r = ref_logprobs − logprobs."
         if bool((got < -ATOL).any()):
