@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = WEB_DIR / "src"
 LESSONS = sorted(STATE_FUNCTIONS)
 KIT_NAMES = re.findall(r"^export (?:function|const) (\w+)", (SRC / "kit.js").read_text(), re.MULTILINE)
+MATH_NAMES = re.findall(r"^export (?:function|const) (\w+)", (SRC / "math.js").read_text(), re.MULTILINE)
 
 
 def test_every_lesson_has_a_source_and_a_bundle() -> None:
@@ -38,6 +39,18 @@ def test_sources_import_the_kit_and_define_none_of_it(name: str) -> None:
     assert re.search(r'^\} from "\.\./kit\.js";$', text, re.MULTILINE)
     for helper in KIT_NAMES:
         assert not re.search(rf"^(export )?(function|const|let|class) {helper}\b", text, re.MULTILINE), helper
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_sources_take_their_math_from_math_js_and_copy_none_of_it(name: str) -> None:
+    # KL, softmax, the estimators and the seeded generator are written once, in math.js (tests/test_web_math.py).
+    text = (SRC / "lessons" / name).read_text()
+    assert re.search(r'^import \{[^}]+\} from "\.\./math\.js";$', text, re.MULTILINE)
+    for helper in MATH_NAMES:
+        assert not re.search(rf"^\s*(export )?(function|const|let|class) {helper}\b", text, re.MULTILINE), helper
+    # A copy under another name is caught by its body: mulberry32's constant, the estimators' expm1.
+    for marker in ("0x6d2b79f5", "Math.expm1(", "Math.log(x / q"):
+        assert marker.lower() not in text.lower(), marker
 
 
 def test_no_pasted_kit_anywhere_in_the_sources() -> None:

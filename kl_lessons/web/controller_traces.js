@@ -182,7 +182,7 @@ function readModel(model, keys) {
   return state;
 }
 
-// kl_lessons/web/src/lessons/controller_traces.js
+// kl_lessons/web/src/math.js
 function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {
@@ -193,6 +193,8 @@ function mulberry32(seed) {
     return ((t ^ t >>> 14) >>> 0) / 4294967296;
   };
 }
+
+// kl_lessons/web/src/lessons/controller_traces.js
 function normalDraws(seed, count) {
   const next = mulberry32(seed);
   const out = new Float64Array(count);
@@ -434,7 +436,6 @@ export {
   ThresholdKLController,
   controller_traces_default as default,
   equilibriumKl,
-  mulberry32,
   normalDraws,
   settledStats,
   simulateControl

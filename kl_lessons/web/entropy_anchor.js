@@ -197,10 +197,48 @@ function readModel(model, keys) {
   return state;
 }
 
-// kl_lessons/web/src/lessons/entropy_anchor.js
+// kl_lessons/web/src/math.js
 function xlogy(x, y) {
   return x === 0 ? 0 : x * Math.log(y);
 }
+function softmax(logits) {
+  const peak = Math.max(...logits);
+  const weights = logits.map((l) => Math.exp(l - peak));
+  let norm = 0;
+  for (const w of weights) norm += w;
+  return weights.map((w) => w / norm);
+}
+function normalise(p) {
+  let total = 0;
+  for (const x of p) total += x;
+  return p.map((x) => x / total);
+}
+function expectation(pi, values) {
+  let total = 0;
+  for (let i = 0; i < pi.length; i += 1) total += pi[i] * values[i];
+  return total;
+}
+function klContributions(p, q) {
+  if (p.length !== q.length) throw new RangeError(`p has ${p.length} outcomes but q has ${q.length}`);
+  return p.map((pi, i) => pi > 0 ? pi * Math.log(pi) - pi * Math.log(q[i]) : 0);
+}
+function klDivergence(p, q) {
+  let total = 0;
+  for (const term of klContributions(p, q)) total += term;
+  return Math.max(0, total);
+}
+function entropy(p) {
+  let total = 0;
+  for (const x of p) total -= xlogy(x, x);
+  return total;
+}
+function crossEntropy(p, q) {
+  let total = 0;
+  for (let i = 0; i < p.length; i += 1) total -= xlogy(p[i], q[i]);
+  return total;
+}
+
+// kl_lessons/web/src/lessons/entropy_anchor.js
 function regularisedPolicy(refProbs, rewards, beta, alpha) {
   if (refProbs.length !== rewards.length) throw new RangeError(`refProbs has ${refProbs.length} entries but rewards has ${rewards.length}`);
   if (!(beta >= 0) || !(alpha >= 0)) throw new RangeError(`beta and alpha must be >= 0, got ${beta} and ${alpha}`);
@@ -214,27 +252,7 @@ function regularisedPolicy(refProbs, rewards, beta, alpha) {
   const anchor = beta >= alpha ? 1 / (1 + alpha / beta) : beta / alpha / (1 + beta / alpha);
   const temperature = alpha + beta;
   const logits = rewards.map((r, i) => eligible[i] ? (refProbs[i] > 0 ? anchor * Math.log(refProbs[i]) : 0) + (r - top) / temperature : -Infinity);
-  const peak = Math.max(...logits);
-  const weights = logits.map((l) => Math.exp(l - peak));
-  const norm = weights.reduce((s, w) => s + w, 0);
-  return weights.map((w) => w / norm);
-}
-function entropy(p) {
-  return -p.reduce((s, x) => s + xlogy(x, x), 0);
-}
-function crossEntropy(p, q) {
-  return -p.reduce((s, x, i) => s + xlogy(x, q[i]), 0);
-}
-function klDivergence(p, q) {
-  const total = p.reduce((s, x, i) => s + (x === 0 ? 0 : x * Math.log(x / q[i])), 0);
-  return Math.max(0, total);
-}
-function expectation(pi, values) {
-  return pi.reduce((s, p, i) => s + p * values[i], 0);
-}
-function normalise(p) {
-  const total = p.reduce((s, x) => s + x, 0);
-  return p.map((x) => x / total);
+  return softmax(logits);
 }
 function readoutValues(pi, ref, proxy, gold, marks, threshold) {
   return {
@@ -370,11 +388,7 @@ function render({ model, el }) {
 var entropy_anchor_default = { render };
 export {
   KEYS,
-  crossEntropy,
   entropy_anchor_default as default,
-  entropy,
-  expectation,
-  klDivergence,
   normalise,
   readoutValues,
   regularisedPolicy

@@ -182,8 +182,37 @@ function readModel(model, keys) {
   return state;
 }
 
-// kl_lessons/web/src/lessons/estimator_spread.js
+// kl_lessons/web/src/math.js
+function softmax(logits) {
+  const peak = Math.max(...logits);
+  const weights = logits.map((l) => Math.exp(l - peak));
+  let norm = 0;
+  for (const w of weights) norm += w;
+  return weights.map((w) => w / norm);
+}
+function klContributions(p, q) {
+  if (p.length !== q.length) throw new RangeError(`p has ${p.length} outcomes but q has ${q.length}`);
+  return p.map((pi, i) => pi > 0 ? pi * Math.log(pi) - pi * Math.log(q[i]) : 0);
+}
+function klDivergence(p, q) {
+  let total = 0;
+  for (const term of klContributions(p, q)) total += term;
+  return Math.max(0, total);
+}
 var ESTIMATORS = ["k1", "k2", "k3"];
+function klTerm(logprob, refLogprob, estimator) {
+  const logR = refLogprob - logprob;
+  if (estimator === "k1") return -logR;
+  if (estimator === "k2") return 0.5 * logR * logR;
+  if (estimator === "k3") return Math.expm1(logR) - logR;
+  throw new RangeError(`estimator must be one of ${ESTIMATORS.join(", ")}, got ${estimator}`);
+}
+function quantile(sorted, q) {
+  const position = q * (sorted.length - 1);
+  const below = Math.floor(position);
+  const above = Math.min(below + 1, sorted.length - 1);
+  return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
+}
 function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {
@@ -194,6 +223,8 @@ function mulberry32(seed) {
     return ((t ^ t >>> 14) >>> 0) / 4294967296;
   };
 }
+
+// kl_lessons/web/src/lessons/estimator_spread.js
 function uniforms(seed, count) {
   const next = mulberry32(seed);
   const out = new Float64Array(count);
@@ -202,15 +233,7 @@ function uniforms(seed, count) {
 }
 function driftedPolicy(refProbs, direction, drift) {
   if (refProbs.length !== direction.length) throw new RangeError("refProbs and direction must have the same length");
-  const logits = refProbs.map((p, i) => Math.log(p) + drift * direction[i]);
-  const peak = Math.max(...logits);
-  const logNorm = peak + Math.log(logits.reduce((s, l) => s + Math.exp(l - peak), 0));
-  return logits.map((l) => Math.exp(l - logNorm));
-}
-function klDivergence(p, q) {
-  let total = 0;
-  for (let i = 0; i < p.length; i += 1) if (p[i] > 0) total += p[i] * Math.log(p[i]) - p[i] * Math.log(q[i]);
-  return Math.max(0, total);
+  return softmax(refProbs.map((p, i) => Math.log(p) + drift * direction[i]));
 }
 function sampleTokens(probs, u) {
   const cdf = new Float64Array(probs.length);
@@ -230,21 +253,7 @@ function sampleTokens(probs, u) {
 }
 function klEstimate(logprobs, refLogprobs, estimator) {
   if (logprobs.length !== refLogprobs.length) throw new RangeError("logprobs and refLogprobs must have the same length");
-  const out = new Float64Array(logprobs.length);
-  for (let i = 0; i < logprobs.length; i += 1) {
-    const logR = refLogprobs[i] - logprobs[i];
-    if (estimator === "k1") out[i] = -logR;
-    else if (estimator === "k2") out[i] = 0.5 * logR * logR;
-    else if (estimator === "k3") out[i] = Math.expm1(logR) - logR;
-    else throw new RangeError(`estimator must be one of ${ESTIMATORS.join(", ")}, got ${estimator}`);
-  }
-  return out;
-}
-function quantile(sorted, q) {
-  const position = q * (sorted.length - 1);
-  const below = Math.floor(position);
-  const above = Math.min(below + 1, sorted.length - 1);
-  return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
+  return Float64Array.from(logprobs, (lp, i) => klTerm(lp, refLogprobs[i], estimator));
 }
 function batchSizes(maxLog2) {
   return Array.from({ length: maxLog2 + 1 }, (_, k) => 2 ** k);
@@ -410,8 +419,6 @@ export {
   driftedPolicy,
   klDivergence,
   klEstimate,
-  mulberry32,
-  quantile,
   sampleTokens,
   uniforms
 };

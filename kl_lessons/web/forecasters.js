@@ -197,18 +197,21 @@ function readModel(model, keys) {
   return state;
 }
 
-// kl_lessons/web/src/lessons/forecasters.js
-function forecast(pRain) {
-  if (!(pRain >= 0 && pRain <= 1)) throw new RangeError(`pRain must lie in [0, 1], got ${pRain}`);
-  return [pRain, 1 - pRain];
-}
+// kl_lessons/web/src/math.js
 function klContributions(p, q) {
   if (p.length !== q.length) throw new RangeError(`p has ${p.length} outcomes but q has ${q.length}`);
   return p.map((pi, i) => pi > 0 ? pi * Math.log(pi) - pi * Math.log(q[i]) : 0);
 }
 function klDivergence(p, q) {
-  const total = klContributions(p, q).reduce((a, b) => a + b, 0);
+  let total = 0;
+  for (const term of klContributions(p, q)) total += term;
   return Math.max(0, total);
+}
+
+// kl_lessons/web/src/lessons/forecasters.js
+function forecast(pRain) {
+  if (!(pRain >= 0 && pRain <= 1)) throw new RangeError(`pRain must lie in [0, 1], got ${pRain}`);
+  return [pRain, 1 - pRain];
 }
 var KEYS = ["p_rain", "q_rain", "labels", "names"];
 function render({ model, el }) {

@@ -197,12 +197,28 @@ function readModel(model, keys) {
   return state;
 }
 
-// kl_lessons/web/src/lessons/frontier.js
+// kl_lessons/web/src/math.js
 function logSumExp(values) {
   const peak = Math.max(...values);
-  if (peak === -Infinity) return -Infinity;
-  return peak + Math.log(values.reduce((s, v) => s + Math.exp(v - peak), 0));
+  if (peak === -Infinity || peak === Infinity) return peak;
+  let total = 0;
+  for (const v of values) total += Math.exp(v - peak);
+  return peak + Math.log(total);
 }
+function softmax(logits) {
+  const peak = Math.max(...logits);
+  const weights = logits.map((l) => Math.exp(l - peak));
+  let norm = 0;
+  for (const w of weights) norm += w;
+  return weights.map((w) => w / norm);
+}
+function expectation(pi, values) {
+  let total = 0;
+  for (let i = 0; i < pi.length; i += 1) total += pi[i] * values[i];
+  return total;
+}
+
+// kl_lessons/web/src/lessons/frontier.js
 function checkPair(refProbs, rewards) {
   if (refProbs.length !== rewards.length) throw new RangeError(`refProbs has ${refProbs.length} entries but rewards has ${rewards.length}`);
 }
@@ -210,9 +226,7 @@ function tiltedPolicy(refProbs, rewards, beta) {
   checkPair(refProbs, rewards);
   if (!(beta > 0)) throw new RangeError(`beta must be > 0, got ${beta}`);
   const inverse = 1 / beta;
-  const logits = refProbs.map((p, i) => Math.log(p) + rewards[i] * inverse);
-  const logZ = logSumExp(logits);
-  return logits.map((l) => Math.exp(l - logZ));
+  return softmax(refProbs.map((p, i) => Math.log(p) + rewards[i] * inverse));
 }
 function klRewardFrontier(refProbs, rewards, betas) {
   checkPair(refProbs, rewards);
@@ -222,21 +236,11 @@ function klRewardFrontier(refProbs, rewards, betas) {
     if (!(beta > 0)) throw new RangeError(`betas must all be > 0, got ${beta}`);
     const lambda = 1 / beta;
     const logits = logRef.map((l, i) => l + lambda * rewards[i]);
-    const peak = Math.max(...logits);
-    let norm = 0, weighted = 0;
-    logits.forEach((l, i) => {
-      const w = Math.exp(l - peak);
-      norm += w;
-      weighted += w * rewards[i];
-    });
-    const e = weighted / norm;
+    const e = expectation(softmax(logits), rewards);
     expected.push(e);
-    kl.push(Math.max(0, lambda * e - (peak + Math.log(norm))));
+    kl.push(Math.max(0, lambda * e - logSumExp(logits)));
   }
   return { expected, kl };
-}
-function expectation(pi, values) {
-  return pi.reduce((s, p, i) => s + p * values[i], 0);
 }
 function logGrid(lo, hi, count) {
   return Array.from({ length: count }, (_, i) => 10 ** (lo + (hi - lo) * i / (count - 1)));

@@ -225,6 +225,17 @@ function readModel(model, keys) {
   return state;
 }
 
+// kl_lessons/web/src/math.js
+function nearestIndex(values, x) {
+  if (!values.length) throw new RangeError("values is empty: there is no nearest value");
+  let best = 0;
+  for (let i = 1; i < values.length; i += 1) {
+    const d = Math.abs(values[i] - x), bestD = Math.abs(values[best] - x);
+    if (d < bestD || d === bestD && values[i] < values[best]) best = i;
+  }
+  return best;
+}
+
 // kl_lessons/web/src/lessons/kl_gradients.js
 function combinedUpdate(rewardGrad, klGrad, beta) {
   if (rewardGrad.length !== klGrad.length) throw new RangeError(`lengths differ: ${rewardGrad.length} and ${klGrad.length}`);
@@ -241,13 +252,6 @@ function biasMetrics(a, b) {
   });
   if (nb === 0) throw new RangeError("the exact gradient is zero: relative error is undefined");
   return { relError: Math.sqrt(diff / nb), cosine: na === 0 ? 0 : dot / Math.sqrt(na * nb) };
-}
-function nearestIndex(grid, x) {
-  let best = 0;
-  grid.forEach((g, i) => {
-    if (Math.abs(g - x) < Math.abs(grid[best] - x)) best = i;
-  });
-  return best;
 }
 var KEYS = [
   "recipe",
@@ -372,6 +376,5 @@ export {
   KEYS,
   biasMetrics,
   combinedUpdate,
-  kl_gradients_default as default,
-  nearestIndex
+  kl_gradients_default as default
 };

@@ -225,7 +225,7 @@ function readModel(model, keys) {
   return state;
 }
 
-// kl_lessons/web/src/lessons/reward_shaping.js
+// kl_lessons/web/src/math.js
 var ESTIMATORS = ["k1", "k2", "k3"];
 function klTerm(logprob, refLogprob, estimator) {
   const logR = refLogprob - logprob;
@@ -234,6 +234,8 @@ function klTerm(logprob, refLogprob, estimator) {
   if (estimator === "k3") return Math.expm1(logR) - logR;
   throw new RangeError(`estimator must be one of ${ESTIMATORS.join(", ")}, got ${estimator}`);
 }
+
+// kl_lessons/web/src/lessons/reward_shaping.js
 function lastValidIndex(mask) {
   return mask.map((row, b) => {
     for (let t = row.length - 1; t >= 0; t -= 1) if (row[t]) return t;
@@ -366,10 +368,8 @@ function render({ model, el }) {
 }
 var reward_shaping_default = { render };
 export {
-  ESTIMATORS,
   KEYS,
   reward_shaping_default as default,
   klPenalizedRewards,
-  klTerm,
   lastValidIndex
 };

@@ -207,16 +207,23 @@ function readModel(model, keys) {
   return state;
 }
 
+// kl_lessons/web/src/math.js
+function nearestIndex(values, x) {
+  if (!values.length) throw new RangeError("values is empty: there is no nearest value");
+  let best = 0;
+  for (let i = 1; i < values.length; i += 1) {
+    const d = Math.abs(values[i] - x), bestD = Math.abs(values[best] - x);
+    if (d < bestD || d === bestD && values[i] < values[best]) best = i;
+  }
+  return best;
+}
+
 // kl_lessons/web/src/lessons/training_scrubber.js
 function symlog(v) {
   return Math.sign(v) * Math.log10(1 + Math.abs(v));
 }
 function nearestSampleStep(samples, step) {
-  let best = null;
-  for (const [s] of samples) {
-    if (best === null || Math.abs(s - step) < Math.abs(best - step) || Math.abs(s - step) === Math.abs(best - step) && s < best) best = s;
-  }
-  return best;
+  return samples.length ? samples[nearestIndex(samples.map(([s]) => s), step)][0] : null;
 }
 function seriesRange(runs, key) {
   let lo = Infinity, hi = -Infinity;

@@ -4,20 +4,9 @@
 import {
   OKABE_ITO, setAttrs, svg, html, fmt, linear, niceTicks, mountWidget, makeFigure, makeAxis, bindSlider, readoutSpan, readModel,
 } from "../kit.js";
+import { mulberry32 } from "../math.js";
 
 // ---- pure math (parity-tested against kl_lessons.controllers and kl_lessons.plant) ----
-
-/** A small seeded generator of uniforms in [0, 1) (mulberry32). */
-export function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `count` seeded standard-normal draws (Box–Muller on mulberry32). */
 export function normalDraws(seed, count) {

@@ -6,13 +6,12 @@ import {
   OKABE_ITO, setAttrs, svg, html, fmt, linear, niceTicks, mountWidget, makeFigure, hatchPattern, makeAxis,
   bindSlider, readoutSpan, readModel,
 } from "../kit.js";
+import { crossEntropy, entropy, expectation, klDivergence, normalise, softmax } from "../math.js";
+
+// Re-exported: the parity tests call it on this lesson's bundle.
+export { normalise };
 
 // ---- pure math (parity-tested against kl_lessons.optimum and kl_lessons.divergence) ----
-
-/** x·log y with 0·log y = 0 (so 0·log 0 = 0), as torch.xlogy. */
-function xlogy(x, y) {
-  return x === 0 ? 0 : x * Math.log(y);
-}
 
 /**
  * The maximiser of E_π[r] + α·H(π) − β·KL(π‖π_ref): π ∝ π_ref^(β/(α+β))·exp(r/(α+β)).
@@ -35,37 +34,7 @@ export function regularisedPolicy(refProbs, rewards, beta, alpha) {
   const temperature = alpha + beta;
   const logits = rewards.map((r, i) => (eligible[i]
     ? (refProbs[i] > 0 ? anchor * Math.log(refProbs[i]) : 0) + (r - top) / temperature : -Infinity));
-  const peak = Math.max(...logits);
-  const weights = logits.map((l) => Math.exp(l - peak));
-  const norm = weights.reduce((s, w) => s + w, 0);
-  return weights.map((w) => w / norm);
-}
-
-/** Shannon entropy H(p) = −Σ p log p, in nats. */
-export function entropy(p) {
-  return -p.reduce((s, x) => s + xlogy(x, x), 0);
-}
-
-/** Cross-entropy H(p, q) = −Σ p log q, in nats (∞ where q = 0 < p). */
-export function crossEntropy(p, q) {
-  return -p.reduce((s, x, i) => s + xlogy(x, q[i]), 0);
-}
-
-/** KL(p‖q) = Σ p log(p/q) in nats, summed term by term (≥ 0; ∞ where q = 0 < p). */
-export function klDivergence(p, q) {
-  const total = p.reduce((s, x, i) => s + (x === 0 ? 0 : x * Math.log(x / q[i])), 0);
-  return Math.max(0, total);
-}
-
-/** Σ π·values: an expectation under π. */
-export function expectation(pi, values) {
-  return pi.reduce((s, p, i) => s + p * values[i], 0);
-}
-
-/** p divided by its sum (a state keeps 6 significant digits, so its π_ref sums to 1 ± 1e-6). */
-export function normalise(p) {
-  const total = p.reduce((s, x) => s + x, 0);
-  return p.map((x) => x / total);
+  return softmax(logits);
 }
 
 /** Every quantity a readout can show, by the readout's key, for the policy pi. */

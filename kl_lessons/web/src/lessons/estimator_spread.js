@@ -4,22 +4,12 @@
 import {
   OKABE_ITO, setAttrs, svg, html, fmt, linear, niceTicks, mountWidget, makeFigure, makeAxis, bindSlider, readoutSpan, readModel,
 } from "../kit.js";
+import { ESTIMATORS, klDivergence, klTerm, mulberry32, quantile, softmax } from "../math.js";
+
+// Re-exported: the parity tests call them on this lesson's bundle.
+export { ESTIMATORS, klDivergence };
 
 // ---- pure math (parity-tested against kl_lessons.estimators and kl_lessons.divergence) ----
-
-export const ESTIMATORS = ["k1", "k2", "k3"];
-
-/** A small seeded generator of uniforms in [0, 1) (mulberry32): the same seed gives the same draws everywhere. */
-export function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `count` seeded uniforms in [0, 1). */
 export function uniforms(seed, count) {
@@ -29,20 +19,10 @@ export function uniforms(seed, count) {
   return out;
 }
 
-/** The policy π ∝ π_ref·exp(drift·direction), normalised with log-sum-exp; drift = 0 gives π_ref. */
+/** The policy π ∝ π_ref·exp(drift·direction), a softmax; drift = 0 gives π_ref. */
 export function driftedPolicy(refProbs, direction, drift) {
   if (refProbs.length !== direction.length) throw new RangeError("refProbs and direction must have the same length");
-  const logits = refProbs.map((p, i) => Math.log(p) + drift * direction[i]);
-  const peak = Math.max(...logits);
-  const logNorm = peak + Math.log(logits.reduce((s, l) => s + Math.exp(l - peak), 0));
-  return logits.map((l) => Math.exp(l - logNorm));
-}
-
-/** Exact KL(P‖Q) in nats (terms p·log p − p·log q; 0 where p = 0). */
-export function klDivergence(p, q) {
-  let total = 0;
-  for (let i = 0; i < p.length; i += 1) if (p[i] > 0) total += p[i] * Math.log(p[i]) - p[i] * Math.log(q[i]);
-  return Math.max(0, total);
+  return softmax(refProbs.map((p, i) => Math.log(p) + drift * direction[i]));
 }
 
 /** Draw one token index per uniform by inverting the cumulative distribution of `probs`. */
@@ -67,23 +47,7 @@ export function sampleTokens(probs, u) {
  */
 export function klEstimate(logprobs, refLogprobs, estimator) {
   if (logprobs.length !== refLogprobs.length) throw new RangeError("logprobs and refLogprobs must have the same length");
-  const out = new Float64Array(logprobs.length);
-  for (let i = 0; i < logprobs.length; i += 1) {
-    const logR = refLogprobs[i] - logprobs[i];
-    if (estimator === "k1") out[i] = -logR;
-    else if (estimator === "k2") out[i] = 0.5 * logR * logR;
-    else if (estimator === "k3") out[i] = Math.expm1(logR) - logR; // expm1 stays accurate for r near 1
-    else throw new RangeError(`estimator must be one of ${ESTIMATORS.join(", ")}, got ${estimator}`);
-  }
-  return out;
-}
-
-/** The q-quantile of an ascending array, interpolating linearly between order statistics. */
-export function quantile(sorted, q) {
-  const position = q * (sorted.length - 1);
-  const below = Math.floor(position);
-  const above = Math.min(below + 1, sorted.length - 1);
-  return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
+  return Float64Array.from(logprobs, (lp, i) => klTerm(lp, refLogprobs[i], estimator));
 }
 
 /** Batch sizes 1, 2, 4, …, 2^maxLog2. */

@@ -4,27 +4,16 @@
 import {
   OKABE_ITO, setAttrs, svg, html, fmt, linear, niceTicks, mountWidget, makeFigure, hatchPattern, makeAxis, bindSlider, readoutSpan, readModel,
 } from "../kit.js";
+import { klContributions, klDivergence } from "../math.js";
 
-// ---- pure math (parity-tested against kl_lessons.divergence) ----
+export { klContributions, klDivergence };
+
+// ---- pure math (parity-tested against kl_lessons.divergence; KL itself is math.js's) ----
 
 /** The two-outcome forecast [P(rain), P(sun)] for a given chance of rain. */
 export function forecast(pRain) {
   if (!(pRain >= 0 && pRain <= 1)) throw new RangeError(`pRain must lie in [0, 1], got ${pRain}`);
   return [pRain, 1 - pRain];
-}
-
-/** Each outcome's term p·log p − p·log q of KL(P‖Q), in nats (0 where p = 0, +∞ where q = 0 < p). */
-export function klContributions(p, q) {
-  if (p.length !== q.length) throw new RangeError(`p has ${p.length} outcomes but q has ${q.length}`);
-  // Written as p·log p − p·log q (not p·log(p/q)) so that q = 0 < p gives +∞, never NaN.
-  return p.map((pi, i) => (pi > 0 ? pi * Math.log(pi) - pi * Math.log(q[i]) : 0));
-}
-
-/** KL(P‖Q) = Σ p·log(p/q), in nats; ≥ 0, and +∞ when Q rules out an outcome P allows. */
-export function klDivergence(p, q) {
-  const total = klContributions(p, q).reduce((a, b) => a + b, 0);
-  // Rounding can leave −1e-17 for identical inputs; Gibbs' inequality says KL ≥ 0.
-  return Math.max(0, total);
 }
 
 // ---- the widget ----

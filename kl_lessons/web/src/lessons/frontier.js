@@ -4,15 +4,12 @@
 import {
   OKABE_ITO, uniqueId, setAttrs, svg, html, fmt, linear, niceTicks, mountWidget, makeFigure, hatchPattern, makeAxis, bindSlider, readoutSpan, readModel,
 } from "../kit.js";
+import { expectation, logSumExp, softmax } from "../math.js";
+
+// Re-exported: the parity tests call it on this lesson's bundle.
+export { expectation };
 
 // ---- pure math (parity-tested against kl_lessons.optimum) ----
-
-/** log Σ exp(x), shifted by the largest entry so large rewards over small β stay finite. */
-function logSumExp(values) {
-  const peak = Math.max(...values);
-  if (peak === -Infinity) return -Infinity;
-  return peak + Math.log(values.reduce((s, v) => s + Math.exp(v - peak), 0));
-}
 
 function checkPair(refProbs, rewards) {
   if (refProbs.length !== rewards.length) throw new RangeError(`refProbs has ${refProbs.length} entries but rewards has ${rewards.length}`);
@@ -23,9 +20,7 @@ export function tiltedPolicy(refProbs, rewards, beta) {
   checkPair(refProbs, rewards);
   if (!(beta > 0)) throw new RangeError(`beta must be > 0, got ${beta}`);
   const inverse = 1 / beta;
-  const logits = refProbs.map((p, i) => Math.log(p) + rewards[i] * inverse);
-  const logZ = logSumExp(logits);
-  return logits.map((l) => Math.exp(l - logZ));
+  return softmax(refProbs.map((p, i) => Math.log(p) + rewards[i] * inverse));
 }
 
 /**
@@ -40,23 +35,11 @@ export function klRewardFrontier(refProbs, rewards, betas) {
     if (!(beta > 0)) throw new RangeError(`betas must all be > 0, got ${beta}`);
     const lambda = 1 / beta;
     const logits = logRef.map((l, i) => l + lambda * rewards[i]);
-    const peak = Math.max(...logits);
-    let norm = 0, weighted = 0;
-    logits.forEach((l, i) => {
-      const w = Math.exp(l - peak);
-      norm += w;
-      weighted += w * rewards[i];
-    });
-    const e = weighted / norm;
+    const e = expectation(softmax(logits), rewards);
     expected.push(e);
-    kl.push(Math.max(0, lambda * e - (peak + Math.log(norm))));
+    kl.push(Math.max(0, lambda * e - logSumExp(logits)));
   }
   return { expected, kl };
-}
-
-/** Σ π·values: an expectation under π (e.g. of the gold reward). */
-export function expectation(pi, values) {
-  return pi.reduce((s, p, i) => s + p * values[i], 0);
 }
 
 /** `count` values spaced evenly in log10 between 10^lo and 10^hi. */

@@ -6,6 +6,7 @@ import {
   OKABE_ITO, setAttrs, svg, html, fmt, linear, niceTicks, mountWidget, makeFigure, hatchPattern, makeAxis,
   bindSlider, bindChoice, readoutSpan, readModel,
 } from "../kit.js";
+import { nearestIndex } from "../math.js";
 
 // ---- pure math (parity-tested against kl_lessons.kl_gradients) ----
 
@@ -27,13 +28,6 @@ export function biasMetrics(a, b) {
   });
   if (nb === 0) throw new RangeError("the exact gradient is zero: relative error is undefined");
   return { relError: Math.sqrt(diff / nb), cosine: na === 0 ? 0 : dot / Math.sqrt(na * nb) };
-}
-
-/** Index of the grid value closest to x. */
-export function nearestIndex(grid, x) {
-  let best = 0;
-  grid.forEach((g, i) => { if (Math.abs(g - x) < Math.abs(grid[best] - x)) best = i; });
-  return best;
 }
 
 // ---- the widget ----

@@ -4,19 +4,9 @@
 import {
   OKABE_ITO, setAttrs, svg, html, fmt, linear, niceTicks, mountWidget, makeFigure, hatchPattern, makeAxis, bindSlider, bindChoice, readoutSpan, readModel,
 } from "../kit.js";
+import { ESTIMATORS, klTerm } from "../math.js";
 
 // ---- pure math (parity-tested against kl_lessons.shaped_reward) ----
-
-export const ESTIMATORS = ["k1", "k2", "k3"];
-
-/** One single-sample KL estimate in nats, from log π and log π_ref of a token drawn from π. */
-export function klTerm(logprob, refLogprob, estimator) {
-  const logR = refLogprob - logprob;
-  if (estimator === "k1") return -logR;
-  if (estimator === "k2") return 0.5 * logR * logR;
-  if (estimator === "k3") return Math.expm1(logR) - logR;
-  throw new RangeError(`estimator must be one of ${ESTIMATORS.join(", ")}, got ${estimator}`);
-}
 
 /** Index of each row's last valid token (mask is 0/1 or true/false, shape B × T). */
 export function lastValidIndex(mask) {

@@ -7,6 +7,7 @@ import {
   OKABE_ITO, setAttrs, svg, html, fmt, linear, niceTicks, mountWidget, makeFigure, makeAxis, bindSlider,
   bindChoice, readModel,
 } from "../kit.js";
+import { nearestIndex } from "../math.js";
 
 // ---- pure helpers (tested under node) ----
 
@@ -17,11 +18,7 @@ export function symlog(v) {
 
 /** The recorded step closest to `step` (the earlier one on a tie), or null if nothing was recorded. */
 export function nearestSampleStep(samples, step) {
-  let best = null;
-  for (const [s] of samples) {
-    if (best === null || Math.abs(s - step) < Math.abs(best - step) || (Math.abs(s - step) === Math.abs(best - step) && s < best)) best = s;
-  }
-  return best;
+  return samples.length ? samples[nearestIndex(samples.map(([s]) => s), step)][0] : null;
 }
 
 /** Smallest and largest finite value over every run's series of `key` (nulls are gaps). */
