@@ -12,7 +12,7 @@ TORCH_FLAGS ?=
 # JupyterLab refuses to run as root (containers, CI machines) unless told it may.
 LAB_FLAGS   ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test execute site site-html bench bundle clean
+.PHONY: setup lab test test-fast execute site site-html bench bundle clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH_FLAGS) "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -e ".[lab,test,site]"
+	# verl's and OpenRLHF's pinned wheels (2 MB), read by the trainer-fact tests; never imported.
+	$(BIN)/python scripts/trainer_sources.py fetch
 	touch $(STAMP)
 
 lab: setup  ## open the course in JupyterLab
@@ -28,6 +30,9 @@ lab: setup  ## open the course in JupyterLab
 
 test: setup  ## unit + property tests, strict nbval over every notebook, offline site check, browser tests
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
+
+test-fast: setup  ## the edit loop: unit, property, contract and parity tests; no training, browser, site or notebook
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests -m "not slow" --durations=0 --durations-min=2
 
 execute: setup  ## re-execute every notebook in place, top to bottom, in a fresh kernel
 	$(BIN)/python scripts/execute_notebooks.py

@@ -22,6 +22,7 @@ import anywidget
 import traitlets
 
 from . import explorer_state as _state
+from .lessons import LESSONS, lesson
 
 #: The folder holding the bundled ES modules (shipped as package data).
 WEB_DIR = Path(__file__).resolve().parent / "web"
@@ -30,13 +31,30 @@ WEB_DIR = Path(__file__).resolve().parent / "web"
 class LessonExplorer(anywidget.AnyWidget):
     """A lesson's explorer: its ES module, started from its state function.
 
-    Subclasses name the module (``module``), the state function (``state_function``) and the
-    keys a reader moves (``controls``, shown by ``repr``).
+    A subclass names its lesson (``lesson = N``); the module, the state function and the keys a reader
+    moves (``controls``, shown by ``repr``) are read from that lesson's entry in :data:`kl_lessons.lessons.LESSONS`.
     """
 
+    lesson: ClassVar[int] = 0
     module: ClassVar[str] = ""
     controls: ClassVar[tuple[str, ...]] = ()
     state_function: ClassVar[Callable[..., dict[str, Any]]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # traitlets' add_traits makes a subclass of each instance's class; only a class that declares its
+        # lesson is set up here, or the per-instance subclasses would have their synced _esm trait overwritten.
+        if "lesson" not in cls.__dict__:
+            super().__init_subclass__(**kwargs)
+            return
+        entry = lesson(cls.lesson)
+        if entry.explorer != cls.__name__:
+            raise TypeError(f"lesson {entry.number}'s registry entry names its explorer {entry.explorer!r}, "
+                            f"not {cls.__name__!r}")
+        cls.module, cls.controls = entry.module, entry.controls
+        cls.state_function = staticmethod(getattr(_state, entry.state_function))
+        # Set before anywidget's own hook runs, which turns a path in the class's _esm into the file's contents.
+        cls._esm = WEB_DIR / entry.module
+        super().__init_subclass__(**kwargs)
 
     def __init__(self, state: dict[str, Any] | None = None, **overrides: Any) -> None:
         state = dict(self.state_function() if state is None else state)
@@ -67,45 +85,58 @@ class LessonExplorer(anywidget.AnyWidget):
 _WIDGET_TRAITS = frozenset(anywidget.AnyWidget.class_trait_names()) | {"_esm", "_css", "_anywidget_id"}
 
 
-def _explorer(name: str, module: str, controls: tuple[str, ...], doc: str) -> type[LessonExplorer]:
-    return type(name, (LessonExplorer,), {
-        "__doc__": doc, "__module__": __name__, "module": module, "controls": controls,
-        "_esm": WEB_DIR / module, "state_function": staticmethod(_state.STATE_FUNCTIONS[module]),
-    })
+# One class per lesson, so that each is a name a learner can import, read and find with grep; its docstring is
+# the registry's description (tests/test_lessons.py checks the two agree).
+class ForecastersExplorer(LessonExplorer):
+    """Lesson 1: KL between two forecasters in both directions, with each outcome's term."""
+
+    lesson = 1
 
 
-ForecastersExplorer = _explorer(
-    "ForecastersExplorer", "forecasters.js", ("p_rain", "q_rain"),
-    "Lesson 1: KL between two forecasters in both directions, with each outcome's term.")
-EstimatorSpreadExplorer = _explorer(
-    "EstimatorSpreadExplorer", "estimator_spread.js", ("drift", "sample_size"),
-    "Lesson 2: spread of the k1, k2, k3 batch means against the number of tokens.")
-RewardShapingExplorer = _explorer(
-    "RewardShapingExplorer", "reward_shaping.js", ("beta", "estimator"),
-    "Lesson 3: per-token KL-shaped rewards of a padded batch, against β.")
-FrontierExplorer = _explorer(
-    "FrontierExplorer", "frontier.js", ("beta",),
-    "Lesson 4: the optimum π_β against β, with its point on the reward–KL frontier.")
-ControllerExplorer = _explorer(
-    "ControllerExplorer", "controller_traces.js", ("target", "horizon", "noise"),
-    "Lesson 5: proportional and threshold KL controllers on a simulated plant.")
-TrainingScrubber = _explorer(
-    "TrainingScrubber", "training_scrubber.js", ("step", "front"),
-    "Lesson 6: replay recorded training runs step by step. Pass ``training_scrubber_state(runs)``.")
-KLGradientsExplorer = _explorer(
-    "KLGradientsExplorer", "kl_gradients.js", ("recipe", "mode", "beta", "drift"),
-    "Lesson 7: a KL recipe's expected update against the exact one, on- or off-policy, over β and drift.")
-EntropyAnchorExplorer = _explorer(
-    "EntropyAnchorExplorer", "entropy_anchor.js", ("beta", "alpha"),
-    "Lesson 8: the optimum of E[r] + α·H(π) − β·KL(π‖π_ref) beside π_ref, over the KL coefficient β and "
-    "the entropy bonus α.")
+class EstimatorSpreadExplorer(LessonExplorer):
+    """Lesson 2: spread of the k1, k2, k3 batch means against the number of tokens."""
 
-#: Module file name → its explorer class.
-EXPLORERS: dict[str, type[LessonExplorer]] = {
-    cls.module: cls for cls in (ForecastersExplorer, EstimatorSpreadExplorer, RewardShapingExplorer,
-                                FrontierExplorer, ControllerExplorer, TrainingScrubber, KLGradientsExplorer,
-                                EntropyAnchorExplorer)
-}
+    lesson = 2
+
+
+class RewardShapingExplorer(LessonExplorer):
+    """Lesson 3: per-token KL-shaped rewards of a padded batch, against β."""
+
+    lesson = 3
+
+
+class FrontierExplorer(LessonExplorer):
+    """Lesson 4: the optimum π_β against β, with its point on the reward–KL frontier."""
+
+    lesson = 4
+
+
+class ControllerExplorer(LessonExplorer):
+    """Lesson 5: proportional and threshold KL controllers on a simulated plant."""
+
+    lesson = 5
+
+
+class TrainingScrubber(LessonExplorer):
+    """Lesson 6: replay recorded training runs step by step. Pass ``training_scrubber_state(runs)``."""
+
+    lesson = 6
+
+
+class KLGradientsExplorer(LessonExplorer):
+    """Lesson 7: a KL recipe's expected update against the exact one, on- or off-policy, over β and drift."""
+
+    lesson = 7
+
+
+class EntropyAnchorExplorer(LessonExplorer):
+    """Lesson 8: the optimum of E[r] + α·H(π) − β·KL(π‖π_ref) beside π_ref, over the KL coefficient β and the entropy bonus α."""
+
+    lesson = 8
+
+
+#: Module file name → its explorer class, one per registered lesson, in lesson order.
+EXPLORERS: dict[str, type[LessonExplorer]] = {entry.module: globals()[entry.explorer] for entry in LESSONS}
 
 __all__ = [
     "EXPLORERS", "WEB_DIR", "ControllerExplorer", "EntropyAnchorExplorer", "EstimatorSpreadExplorer",

@@ -23,9 +23,11 @@ from kl_lessons.batch_spread import (
     CAT_SAT_POLICY_PROBS, CAT_SAT_REF_PROBS, simulate_batch_means, single_token_sd,
 )
 from kl_lessons.explorer_state import (
-    SHOUT_THRESHOLD, SIGNIFICANT_DIGITS, STATE_FUNCTIONS, controller_noise, controller_state, entropy_anchor_state,
-    estimator_spread_state, forecasters_state, frontier_state, reward_shaping_state, rounded, state_json,
+    SHOUT_THRESHOLD, SIGNIFICANT_DIGITS, controller_state, entropy_anchor_state,
+    estimator_spread_state, rounded, state_json,
 )
+from kl_lessons.lessons import LESSONS, Lesson, lesson as registered
+from kl_lessons.plant import CONTROL_EXPERIMENT
 from kl_lessons.web_widgets import EXPLORERS, WEB_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,9 +35,9 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 DIRECTIVE = re.compile(r"^(`{3,})\{anywidget\}[ \t]+(\S+)[ \t]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
 
 
-def notebook_blocks(lessons: tuple[int, ...] = (1, 2, 3, 4, 5, 6)) -> list[tuple[str, dict[str, Any], str]]:
-    """(module, parsed state, whole markdown cell) for each ``{anywidget}`` block of the chosen lessons."""
-    return [block for path in NOTEBOOKS if int(path.name[:2]) in lessons for block in blocks_of(path)]
+def notebook_blocks(lesson: int) -> list[tuple[str, dict[str, Any], str]]:
+    """(module, parsed state, whole markdown cell) for each ``{anywidget}`` block of lesson ``lesson``'s notebook."""
+    return blocks_of(ROOT / registered(lesson).notebook)
 
 
 def blocks_of(path: Path) -> list[tuple[str, dict[str, Any], str]]:
@@ -66,21 +68,27 @@ def assert_same_state(got: Any, want: Any, path: str = "state") -> None:
 
 
 # --------------------------------------------------------------------------- the blocks in the lessons
-@pytest.mark.parametrize("lesson", [1, 2, 3, 4, 5])
-def test_lesson_block_starts_from_its_state_function(lesson: int) -> None:
-    blocks = notebook_blocks((lesson,))
-    assert len(blocks) == 1, f"lesson {lesson} needs exactly one explorer block"
+#: Lessons whose state packs what the notebook itself made (training runs): their block is checked for shape and size
+#: against a per-lesson check, since no state function call without the notebook's data can reproduce it.
+DATA_BLOCK_CHECKS = {6: "test_lesson6_block_is_small_and_well_formed"}
+
+
+@pytest.mark.parametrize("entry", LESSONS, ids=lambda e: e.label)
+def test_lesson_block_starts_from_its_state_function(entry: Lesson) -> None:
+    blocks = notebook_blocks(entry.number)
+    assert len(blocks) == 1, f"lesson {entry.number} needs exactly one explorer block"
     module, state, cell = blocks[0]
-    assert_same_state(state, STATE_FUNCTIONS[module]())
+    assert module == entry.module
     assert (WEB_DIR / module).exists()
     assert "course site" not in cell and "kernel" not in cell  # the caption reads right in JupyterLab too
+    if entry.number in DATA_BLOCK_CHECKS:
+        assert DATA_BLOCK_CHECKS[entry.number] in globals(), "a lesson with a data block needs its own check"
+        return
+    assert_same_state(state, entry.state())
 
 
 def test_lesson6_block_is_small_and_well_formed() -> None:
-    blocks = notebook_blocks((6,))
-    if not blocks:
-        pytest.skip("lesson 6 has no explorer block yet")
-    ((module, state, cell),) = blocks
+    ((module, state, cell),) = notebook_blocks(6)
     assert module == "training_scrubber.js"
     assert len(cell.encode()) <= 60_000, "lesson 6's page data must stay small"
     assert set(state) == {"runs", "n_steps", "step", "front"} and 0 <= state["step"] < state["n_steps"]
@@ -88,26 +96,22 @@ def test_lesson6_block_is_small_and_well_formed() -> None:
         assert all(len(series) == state["n_steps"] for series in run["metrics"].values())
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
-def test_explorer_cell_output_is_hidden_on_the_site(path: Path) -> None:
-    cells = json.loads(path.read_text())["cells"]
-    if path.name.startswith("06") and not notebook_blocks((6,)):
-        pytest.skip("lesson 6 still shows the retired matplotlib scrubber")
-    shown = [c for c in cells if c["cell_type"] == "code"
-             and re.search(r"\b(\w+Explorer|TrainingScrubber)\(", "".join(c["source"]))]
-    assert len(shown) == 1
+@pytest.mark.parametrize("entry", LESSONS, ids=lambda e: e.label)
+def test_explorer_cell_output_is_hidden_on_the_site(entry: Lesson) -> None:
+    cells = json.loads((ROOT / entry.notebook).read_text())["cells"]
+    shown = [c for c in cells if c["cell_type"] == "code" and re.search(rf"\b{entry.explorer}\(", "".join(c["source"]))]
+    assert len(shown) == 1, f"lesson {entry.number} must display its {entry.explorer} in exactly one cell"
     assert "remove-output" in shown[0]["metadata"].get("tags", [])
 
 
 # --------------------------------------------------------------------------- the state functions
-@pytest.mark.parametrize("function", [forecasters_state, estimator_spread_state, reward_shaping_state,
-                                      frontier_state, controller_state, entropy_anchor_state])
-def test_states_are_plain_rounded_json(function) -> None:
-    state = function()
+@pytest.mark.parametrize("entry", [e for e in LESSONS if e.number not in DATA_BLOCK_CHECKS], ids=lambda e: e.label)
+def test_states_are_plain_rounded_json(entry: Lesson) -> None:
+    state = entry.state()
     assert json.loads(json.dumps(state, allow_nan=False)) == state
     assert rounded(state) == state  # already rounded
     assert state_json(state).count("\n") == len(state) + 1  # one key per line
-    widget = EXPLORERS[next(m for m, f in STATE_FUNCTIONS.items() if f is function)]()
+    widget = EXPLORERS[entry.module]()
     assert widget.state() == state
 
 
@@ -129,10 +133,14 @@ def test_lesson2_state_is_the_lessons_pair() -> None:
 
 def test_lesson5_state_is_the_lessons_experiment() -> None:
     state = controller_state()
-    assert (state["target"], state["lag"], state["batch_size"], state["n_steps"]) == (0.5, 20.0, 64, 1000)
+    from kl_lessons.plant import CONTROL_EXPERIMENT as experiment
+
+    assert (state["target"], state["lag"], state["batch_size"], state["n_steps"]) == (0.5, 20.0, 64, 1500)
+    assert (state["target"], state["n_steps"], state["init_beta"]) == (experiment.target, experiment.n_steps,
+                                                                      experiment.init_beta)
     assert state["target_range"][0] <= state["target"] <= state["target_range"][1]
-    assert state["noise_range"][0] <= state["noise"] == controller_noise() <= state["noise_range"][1]
-    assert 0 < controller_noise() < 3
+    assert state["noise_range"][0] <= state["noise"] == experiment.noise <= state["noise_range"][1]
+    assert 0 < experiment.noise < 3
 
 
 def test_lesson8_state_is_lesson_4s_toy_with_sliders_in_range() -> None:
@@ -152,13 +160,6 @@ def test_lesson8_state_is_lesson_4s_toy_with_sliders_in_range() -> None:
     assert list(readouts) == ["expected_proxy", "expected_gold", "entropy", "cross_entropy", "kl", "shout_share"]
     assert all(readouts[k]["unit"] == "nats" for k in ("entropy", "cross_entropy", "kl"))  # KL is in nats
     assert f"≥ {SHOUT_THRESHOLD}" in readouts["shout_share"]["label"] and readouts["shout_share"]["scale"] == 100
-
-
-def test_lesson8_block_starts_from_its_state_function() -> None:
-    ((module, state, cell),) = [b for path in sorted((ROOT / "notebooks").glob("08_*.ipynb")) for b in blocks_of(path)]
-    assert module == "entropy_anchor.js"
-    assert_same_state(state, entropy_anchor_state())
-    assert "course site" not in cell and "kernel" not in cell
 
 
 # --------------------------------------------------------------------------- lesson 2's batch spread

@@ -30,13 +30,15 @@ import nbformat
 import psutil
 import pytest
 
+from kl_lessons.lessons import lesson
+
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parents[1]
 # Lesson 6 carries every kind of thing a learner meets in JupyterLab: training with progress bars, a live
 # explorer, exercises with solutions. (Every lesson also runs in full under strict nbval.)
-LESSONS = {6: ROOT / "notebooks" / "06_tiny_rlhf.ipynb"}
+LESSONS = {6: ROOT / lesson(6).notebook}
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # Generous waits for a slow CI machine. They bound how long a broken run hangs; the
@@ -89,11 +91,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _has_explorer(path: Path) -> bool:
-    """True when the lesson shows its explorer as an anywidget (lesson 6 may still show the retired one)."""
-    return "kl_lessons.web_widgets import" in path.read_text()
 
 
 # Lesson 6 in the lab: its own cells from the imports to the scrubber, with training shortened, and its exercises
@@ -234,8 +231,6 @@ def page(request: pytest.FixtureRequest, lab: tuple[str, str, dict[int, str]], s
     """A lesson open in JupyterLab, all cells run once in a fresh kernel."""
     from playwright.sync_api import sync_playwright
 
-    if not _has_explorer(LESSONS[request.param]):
-        pytest.skip(f"lesson {request.param} does not show its explorer as an anywidget yet")
     url, token, lessons = lab
     lesson = lessons[request.param]
     with sync_playwright() as pw:

@@ -38,6 +38,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
+from kl_lessons.lessons import LESSONS as REGISTRY
 from kl_lessons.style import alt_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,8 +147,8 @@ def _figure_alts(notebook: Path) -> dict[str, str]:
     return alts
 
 
-#: The lessons the site publishes: the notebooks in myst.yml's toc (test_site.py checks none is missing).
-LESSONS = [ROOT / name for name in re.findall(r"^\s*- file: (notebooks/\S+\.ipynb)\s*$", (ROOT / "myst.yml").read_text(), re.M)]
+#: The lessons the site publishes, from the lesson registry (test_lessons.py checks myst.yml's toc lists exactly these).
+LESSONS = [ROOT / entry.notebook for entry in REGISTRY]
 
 
 # --------------------------------------------------------------------------- the build itself

@@ -449,6 +449,7 @@ def test_lesson8_normalises_the_rounded_reference(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- the {anywidget} blocks
+@pytest.mark.slow  # builds a site
 def test_blocks_build_into_anywidget_nodes(tmp_path: Path) -> None:
     # A project of its own: one probe page holding exactly the lessons' figure cells, the book theme.
     theme = ROOT.parent / "shared" / "book-theme"
@@ -458,7 +459,8 @@ def test_blocks_build_into_anywidget_nodes(tmp_path: Path) -> None:
         subprocess.run(["cp", "-r", "--no-preserve=mode", str(theme), str(target)], check=True)
     shutil.copytree(WEB_DIR, tmp_path / "kl_lessons" / "web", ignore=shutil.ignore_patterns("src"))
     (tmp_path / "notebooks").mkdir()
-    blocks = notebook_blocks()
+    blocks = [block for lesson in sorted(MODULES) for block in notebook_blocks(lesson)]  # every registered lesson
+    assert [module for module, _, _ in blocks] == [MODULES[lesson] for lesson in sorted(MODULES)]
     (tmp_path / "notebooks" / "probe.md").write_text("# Explorer probe\n\n" + "\n\n".join(c for _, _, c in blocks) + "\n")
     (tmp_path / "myst.yml").write_text(
         "version: 1\nproject:\n  title: Explorer probe\n  toc:\n    - file: notebooks/probe.md\n"
