@@ -1,6 +1,6 @@
 """Re-execute notebooks in place, top to bottom, each in a fresh kernel, and write their explorer blocks.
 
-Usage: ``python scripts/execute_notebooks.py [notebooks/01_*.ipynb ...]`` (default: all).
+Usage: ``python scripts/execute_notebooks.py [notebooks/01_*.ipynb ...]`` (default: every lesson in the registry).
 Stored outputs are then exactly what a run produces, which is what strict nbval checks.
 
 Each lesson's explorer cell displays an anywidget (:mod:`kl_lessons.web_widgets`) built from its
@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kl_lessons.explorer_state import state_json  # noqa: E402
+from kl_lessons.lessons import LESSONS  # noqa: E402
 from kl_lessons.web_widgets import EXPLORERS  # noqa: E402
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -83,7 +84,7 @@ def execute(path: Path) -> float:
 
 
 def main(argv: list[str]) -> int:
-    paths = [Path(a) for a in argv] or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    paths = [Path(a) for a in argv] or [ROOT / entry.notebook for entry in LESSONS]
     for path in paths:
         print(f"{path.name:40s} {execute(path):6.1f} s", flush=True)
     return 0
