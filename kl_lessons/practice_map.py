@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from ._validate import count, positive, seed as check_seed
+from ._validate import count, positive, seed as as_seed
 from .dpo import exact_pair_weights, fit_dpo
 from .kl_gradients import (
     RECIPES,
@@ -98,8 +98,16 @@ class PracticeRow:
     claims: tuple[Claim, ...] = ()
 
 
+#: The trainer versions every trainer fact below was read in (December 2026): TRL as pinned in pyproject.toml,
+#: verl and OpenRLHF from their wheels (``scripts/trainer_sources.py`` holds those pins). tests/test_trainers.py
+#: reads each fact in that version's own code, so a rename or a changed default fails a test.
+READ_IN: dict[str, str] = {"trl": "1.16.0", "verl": "0.9.1", "openrlhf": "0.11.2"}
+#: When the facts were last read against :data:`READ_IN`.
+READ_ON = "December 2026"
+
 #: Today's recipes. The facts were read in the trainers' code, pull requests and release notes
-#: (see the "β in practice" page for dates); the claims are checked in tests/test_practice_map.py.
+#: (see the "β in practice" page for dates); the claims are checked in tests/test_practice_map.py and, for the
+#: trainers' own code, in tests/test_trainers.py (:data:`TRAINER_CLAIMS`).
 PRACTICE_MAP: tuple[PracticeRow, ...] = (
     PracticeRow(
         "PPO / InstructGPT", "k1 per token", "reward, with the full return-to-go",
@@ -109,7 +117,8 @@ PRACTICE_MAP: tuple[PracticeRow, ...] = (
         (Claim("k1_reward_rtg", "sequence_reverse"),),
     ),
     PracticeRow(
-        "RLOO", "k1, summed over the response", "reward", "TRL's `RLOOTrainer`: 0.05 (2025)",
+        "RLOO", "k1, summed over the response", "reward",
+        "TRL's `RLOOConfig`: `beta=0.05` (TRL 1.16.0), times the *summed* k1; its logged `kl` is a per-token mean",
         "∇KL(π‖π_ref) of the whole sequence", ("ahmadian2024back",),
         (Claim("k1_reward_rtg", "sequence_reverse"),),
     ),
@@ -126,28 +135,139 @@ PRACTICE_MAP: tuple[PracticeRow, ...] = (
         "Dr. GRPO", "none", "none", "0", "the reward alone", ("p8_liu2025understanding", "p8_drgrpo_code"),
     ),
     PracticeRow(
-        "TRL GRPO today", "k3 × π/π_old per token (`use_bias_correction_kl`, default since v1.10)", "loss",
-        "0.0 (since May 2025)", "if β > 0: per token, ∇KL(π‖π_ref) with the prefix held fixed (lesson 7)",
+        "TRL GRPO today", "k3 × π/π_old per token (`use_bias_correction_kl=True`, the default since v1.10)", "loss",
+        "`beta=0.0` (since May 2025; TRL 1.16.0)",
+        "if β > 0 and `importance_sampling_level=\"token\"` (the default): per token, ∇KL(π‖π_ref) with the prefix "
+        "held fixed (lesson 7); with `\"sequence\"` the ratio is the sequence's mean, put on every token, and the "
+        "gradient follows none of these; with `use_bias_correction_kl=False`: per token, ∇KL(π_ref‖π)",
         ("p8_trl_pr3516", "l07_trl_v1_10_0", "l07_deepseek2025v32"),
         (Claim("k3_ratio_loss", "token_reverse"),),
     ),
     PracticeRow(
-        "verl PPO", "k1 (`kl_penalty: kl`) in the reward; k3 (`low_var_kl`, clamped) in the loss",
+        "verl PPO",
+        "reward: k1 (`kl_penalty: kl`); loss: k3 (`kl_loss_type: low_var_kl`, clamped at 10 nats, where its "
+        "gradient is zero); also `k2`/`mse`, `abs`, and `k3+`/`low_var_kl+` (k3's value, k2's gradient)",
         "both off by default", "0.001 for either, when switched on",
-        "reward: ∇KL(π‖π_ref) of the whole sequence; loss: per token, ∇KL(π_ref‖π), as GRPO",
+        "reward: ∇KL(π‖π_ref) of the whole sequence; loss `low_var_kl`/`k3`: per token, ∇KL(π_ref‖π), as GRPO; "
+        "loss `k2`, `mse`, `k3+`: per token, ∇KL(π‖π_ref) with the prefix held fixed",
         ("sheng2025hybridflow",),
         (Claim("k1_reward_rtg", "sequence_reverse"), Claim("k3_loss", "token_forward")),
     ),
     PracticeRow(
-        "OpenRLHF PPO", "k1 (`--kl_estimator`)", "reward; loss with `--use_kl_loss`", "0.01 (`--init_kl_coef`)",
-        "∇KL(π‖π_ref) of the whole sequence (k1 in the reward)", ("hu2024openrlhf",),
+        "OpenRLHF PPO", "k1 (`--algo.kl.estimator`; every estimator clamped to ±10 nats)",
+        "reward; loss with `--algo.kl.use_loss`", "0.01 (`--algo.kl.init_coef`)",
+        "reward: ∇KL(π‖π_ref) of the whole sequence; loss k3: per token, ∇KL(π_ref‖π); loss with "
+        "`--algo.kl.unbiased_gradient`: per token, ∇KL(π‖π_ref) with the prefix held fixed, whatever the estimator",
+        ("hu2024openrlhf",),
         (Claim("k1_reward_rtg", "sequence_reverse"),),
     ),
     PracticeRow(
-        "DPO", "none sampled: the KL is solved in closed form", "built into the loss", "TRL's `DPOConfig`: 0.1",
+        "DPO", "none sampled: the KL is solved in closed form", "built into the loss", "TRL's `DPOConfig`: `beta=0.1`",
         "its exact minimiser is π_β ∝ π_ref·exp(r/β) of the preference reward r", ("rafailov2023direct",),
         (Claim(DPO_FIT, "tilted_optimum"),),
     ),
+)
+
+
+@dataclass(frozen=True)
+class TrainerClaim:
+    """What one trainer's own KL code follows, placed as that trainer places it (checked in tests/test_trainers.py).
+
+    Attributes
+    ----------
+    row : str
+        The :data:`PRACTICE_MAP` row whose "the gradient follows" cell states it.
+    trainer : str
+        "trl", "verl" or "openrlhf" (a key of :data:`READ_IN`).
+    placement : str
+        "reward" (the estimate at sampling time, credited with the return-to-go) or "loss" (differentiated).
+    setting : str
+        The trainer's option value: verl's ``kl_penalty``/``kl_loss_type``; OpenRLHF's ``--algo.kl.estimator``,
+        with ``+unbiased`` for ``--algo.kl.unbiased_gradient``; TRL's ``importance_sampling_level``, with
+        ``+nocorrection`` for ``use_bias_correction_kl=False``.
+    follows : str or None
+        A key of :data:`TARGETS`, or None: the expected gradient equals none of them.
+    """
+
+    row: str
+    trainer: str
+    placement: str
+    setting: str
+    follows: str | None
+
+
+#: Every option the map's trainer rows speak of, and the gradient each one's expected value equals.
+TRAINER_CLAIMS: tuple[TrainerClaim, ...] = (
+    TrainerClaim("verl PPO", "verl", "reward", "kl", "sequence_reverse"),
+    *(TrainerClaim("verl PPO", "verl", "loss", s, "token_forward") for s in ("low_var_kl", "k3")),
+    *(TrainerClaim("verl PPO", "verl", "loss", s, "token_reverse") for s in ("k2", "mse", "k3+", "low_var_kl+")),
+    TrainerClaim("OpenRLHF PPO", "openrlhf", "reward", "k1", "sequence_reverse"),
+    TrainerClaim("OpenRLHF PPO", "openrlhf", "loss", "k3", "token_forward"),
+    TrainerClaim("OpenRLHF PPO", "openrlhf", "loss", "k2", "token_reverse"),
+    *(TrainerClaim("OpenRLHF PPO", "openrlhf", "loss", f"{s}+unbiased", "token_reverse") for s in ("k1", "k2", "k3")),
+    TrainerClaim("TRL GRPO today", "trl", "loss", "token", "token_reverse"),
+    TrainerClaim("TRL GRPO today", "trl", "loss", "token+nocorrection", "token_forward"),
+    TrainerClaim("TRL GRPO today", "trl", "loss", "sequence", None),
+)
+
+
+@dataclass(frozen=True)
+class TrainerFact:
+    """One default, option or logged key the course states, to be found in the trainer's own code.
+
+    Attributes
+    ----------
+    trainer : str
+        A key of :data:`READ_IN`.
+    kind : str
+        "default" (``name`` defaults to ``value``), "option" (``value`` is accepted for ``name``), or "key"
+        (the trainer logs a metric called ``name``).
+    name : str
+        verl: a dotted key of its ``ppo_trainer.yaml``; OpenRLHF: a flag; TRL: ``Config.field``; for "key", the
+        logged name.
+    value : object
+        The default or option value; unused for "key".
+    """
+
+    trainer: str
+    kind: str
+    name: str
+    value: Any = None
+
+
+#: The defaults, options and logged keys that "β in practice" and the cheat sheet state.
+TRAINER_FACTS: tuple[TrainerFact, ...] = (
+    *(TrainerFact("trl", "default", f"GRPOConfig.{k}", v) for k, v in (
+        ("beta", 0.0), ("use_bias_correction_kl", True), ("loss_type", "dapo"),
+        ("importance_sampling_level", "token"), ("scale_rewards", "group"), ("entropy_coef", 0.0),
+        ("sync_ref_model", False), ("ref_model_mixup_alpha", 0.6), ("ref_model_sync_steps", 512),
+        ("vllm_importance_sampling_correction", True), ("num_iterations", 1))),
+    TrainerFact("trl", "option", "GRPOConfig.scale_rewards", "none"),
+    TrainerFact("trl", "option", "GRPOConfig.importance_sampling_level", "sequence"),
+    TrainerFact("trl", "default", "RLOOConfig.beta", 0.05),
+    TrainerFact("trl", "default", "DPOConfig.beta", 0.1),
+    TrainerFact("trl", "key", "kl"),
+    TrainerFact("trl", "key", "entropy"),
+    *(TrainerFact("verl", "default", k, v) for k, v in (
+        ("algorithm.use_kl_in_reward", False), ("algorithm.kl_penalty", "kl"), ("algorithm.kl_ctrl.type", "fixed"),
+        ("algorithm.kl_ctrl.kl_coef", 0.001), ("algorithm.kl_ctrl.target_kl", 0.1),
+        ("algorithm.kl_ctrl.horizon", 10000), ("algorithm.adv_estimator", "gae"),
+        ("actor_rollout_ref.actor.use_kl_loss", False), ("actor_rollout_ref.actor.kl_loss_coef", 0.001),
+        ("actor_rollout_ref.actor.kl_loss_type", "low_var_kl"),
+        ("actor_rollout_ref.actor.loss_agg_mode", "token-mean"), ("actor_rollout_ref.actor.ppo_epochs", 1),
+        ("actor_rollout_ref.actor.ppo_mini_batch_size", 256), ("data.train_batch_size", 1024))),
+    *(TrainerFact("verl", "option", "algorithm.kl_penalty", v) for v in ("kl", "k1", "low_var_kl", "k3")),
+    *(TrainerFact("verl", "option", "actor_rollout_ref.actor.kl_loss_type", v)
+      for v in ("low_var_kl", "k3", "k2", "mse", "abs", "k3+", "low_var_kl+")),
+    TrainerFact("verl", "option", "algorithm.kl_ctrl.type", "adaptive"),
+    *(TrainerFact("verl", "key", k) for k in ("actor/reward_kl_penalty", "actor/reward_kl_penalty_coeff",
+                                             "actor/kl_loss", "actor/ppo_kl")),
+    *(TrainerFact("openrlhf", "default", k, v) for k, v in (
+        ("--algo.kl.init_coef", 0.01), ("--algo.kl.estimator", "k1"), ("--algo.kl.use_loss", False),
+        ("--algo.kl.unbiased_gradient", False), ("--algo.kl.target", None), ("--algo.kl.horizon", 10000),
+        ("--algo.advantage.estimator", "gae"), ("--rollout.temperature", 1.0))),
+    *(TrainerFact("openrlhf", "option", "--algo.kl.estimator", v) for v in ("k1", "k2", "k3")),
+    TrainerFact("openrlhf", "key", "kl"),
 )
 
 
@@ -207,16 +327,24 @@ def follows_metrics(
     v = count(vocab_size, "vocab_size", minimum=2)
     t = count(length, "length", minimum=2)
     move = positive(drift, "drift", allow_zero=True)
-    toy = jackpot_toy(v, t, check_seed(seed))
+    toy = jackpot_toy(v, t, as_seed(seed))
     theta, ref, space = toy.policy(move), toy.ref, toy.space
-    targets = {
-        "sequence_reverse": exact_kl_gradient(theta, ref, space),
-        "token_reverse": local_kl_gradient(theta, ref, space),
-        "token_forward": local_forward_kl_gradient(theta, ref, space),
-        "sequence_forward": exact_kl_gradient(theta, ref, space, direction="forward"),
-    }
     got = expected_gradient(theta, ref, space, recipe)
-    return {name: bias_metrics(got, exact) for name, exact in targets.items()}
+    return {name: bias_metrics(got, exact) for name, exact in gradient_targets(theta, ref, space).items()}
+
+
+def gradient_targets(logits: Any, ref_logits: Any, space: Any) -> dict[str, Any]:
+    """The on-policy gradients a KL recipe can follow, each of :data:`TARGETS` but the DPO optimum, shape (P, V).
+
+    Used by :func:`follows_metrics` and by the checks of the trainers' own code (tests/test_trainers.py,
+    scripts/trainer_drift.py), so both compare with the same four vectors.
+    """
+    return {
+        "sequence_reverse": exact_kl_gradient(logits, ref_logits, space),
+        "token_reverse": local_kl_gradient(logits, ref_logits, space),
+        "token_forward": local_forward_kl_gradient(logits, ref_logits, space),
+        "sequence_forward": exact_kl_gradient(logits, ref_logits, space, direction="forward"),
+    }
 
 
 def gradient_follows(
@@ -262,6 +390,12 @@ def dpo_follows(beta: float = 0.1, *, tolerance: float = 1e-9) -> str | None:
 __all__ = [
     "COLUMNS",
     "Claim",
+    "READ_IN",
+    "READ_ON",
+    "TRAINER_CLAIMS",
+    "TRAINER_FACTS",
+    "TrainerClaim",
+    "TrainerFact",
     "DPO_FIT",
     "PRACTICE_MAP",
     "PracticeRow",
@@ -269,5 +403,6 @@ __all__ = [
     "dpo_follows",
     "follows_metrics",
     "gradient_follows",
+    "gradient_targets",
     "render_table",
 ]
