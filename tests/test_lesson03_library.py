@@ -24,7 +24,7 @@ from kl_lessons.kl_in_loss import (
     reverse_kl_gradient,
 )
 from kl_lessons.self_checks.lesson03 import (
-    UNITS_TASK, check_loss_estimator, check_overtake_beta, check_response_penalty, overtake_beta, response_penalty,
+    BETA_TOLERANCE, UNITS_TASK, check_loss_estimator, check_overtake_beta, check_response_penalty, overtake_beta, response_penalty,
 )
 
 @pytest.fixture(autouse=True, scope="module")
@@ -288,11 +288,24 @@ def test_forgetting_the_mask_reorders_the_batch_as_the_exercise_solution_says() 
     assert order == "BACD" and "".join(batch.labels[i] for i in batch.ranking(0.05)) == "ABCD"
 
 
-def test_overtake_beta_is_where_the_order_of_a_and_c_changes() -> None:
-    beta = overtake_beta("C", "A")
+@pytest.mark.parametrize(("winner", "index"), [("B", 1), ("C", 2)])
+def test_overtake_beta_is_where_the_order_changes(winner: str, index: int) -> None:
+    beta = overtake_beta(winner, "A")
     batch = cafe_review_batch()
     below, above = batch.shaped_totals(beta - 1e-4), batch.shaped_totals(beta + 1e-4)
-    assert float(below[0]) > float(below[2]) and float(above[0]) < float(above[2])
+    assert float(below[0]) > float(below[index]) and float(above[0]) < float(above[index])
+
+
+def test_the_exercise_pair_tells_a_forgotten_mask_apart() -> None:
+    # A and C have three padding positions each, so their phantom nats cancel and a forgotten mask gives C's
+    # answer unchanged: that pair could not catch the slip. B has no padding, so for B against A it shows.
+    from kl_lessons.self_checks.lesson03 import _overtake
+
+    assert _overtake("C", "A", masked=False) == pytest.approx(overtake_beta("C", "A"), abs=1e-12)
+    unmasked = _overtake("B", "A", masked=False)
+    assert abs(unmasked - overtake_beta("B", "A")) > 10 * BETA_TOLERANCE
+    # Worked by hand: 0.6 / (8.4 + 3 × 1.95) phantom nats, against 0.6 / 8.4.
+    assert unmasked == pytest.approx(0.6 / (8.4 + 3 * 1.95)) and overtake_beta() == pytest.approx(0.6 / 8.4)
 
 
 @pytest.mark.parametrize(
@@ -318,12 +331,24 @@ def test_batch_validates_inputs(kwargs: dict, name: str) -> None:
 
 
 def test_check_overtake_beta_messages() -> None:
-    beta = overtake_beta("C", "A")
+    beta = overtake_beta("B", "A")
     assert check_overtake_beta(round(beta, 3)).startswith("Correct")
     assert check_overtake_beta(beta / 2).startswith("Not yet") and "go higher" in check_overtake_beta(beta / 2)
     assert "go lower" in check_overtake_beta(2 * beta)
     assert check_overtake_beta(1 / beta).startswith("Close")
     assert check_overtake_beta("abc").startswith("Please") and check_overtake_beta(-1).startswith("β is")
+
+
+def test_check_overtake_beta_names_a_forgotten_mask() -> None:
+    from kl_lessons.self_checks.lesson03 import _overtake
+
+    message = check_overtake_beta(round(_overtake("B", "A", masked=False), 3))
+    assert message.startswith("Not yet") and "mask was forgotten" in message, message
+
+
+def test_check_overtake_beta_names_the_wrong_pair() -> None:
+    message = check_overtake_beta(round(overtake_beta("C", "A"), 3))
+    assert message.startswith("Not yet") and "where C catches up" in message, message
 
 
 def test_check_loss_estimator_messages() -> None:

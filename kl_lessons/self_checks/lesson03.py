@@ -19,11 +19,16 @@ from . import _finite_answer, _number, _shown
 BETA_TOLERANCE = 1e-3
 
 
-def overtake_beta(winner: str = "C", loser: str = "A") -> float:
+def overtake_beta(winner: str = "B", loser: str = "A") -> float:
     """The β at which ``winner``'s shaped total catches up with ``loser``'s in the café batch.
 
-    Solves s_w − β·K_w = s_l − β·K_l for β, with K the summed per-token k1 in nats.
+    Solves s_w − β·K_w = s_l − β·K_l for β, with K the summed per-token k1 in nats over real tokens.
     """
+    return _overtake(winner, loser, masked=True)
+
+
+def _overtake(winner: str, loser: str, masked: bool) -> float:
+    """:func:`overtake_beta`, or with ``masked=False`` the β a learner gets who forgot the padding mask."""
     batch = cafe_review_batch()
     for name, label in (("winner", winner), ("loser", loser)):
         if label not in batch.labels:
@@ -31,12 +36,19 @@ def overtake_beta(winner: str = "C", loser: str = "A") -> float:
     if winner == loser:
         raise ValueError(f"winner and loser must differ, got {winner!r} twice")
     i, j = batch.labels.index(winner), batch.labels.index(loser)
-    kl, s = batch.kl_totals(), batch.scores
+    if masked:
+        kl = batch.kl_totals()
+    else:  # every position counts, padding included, as kl_penalized_rewards does without a mask
+        kl = kl_penalized_rewards(batch.scores, batch.logprobs, batch.ref_logprobs, 0.0)[1].sum(-1)
+    s = batch.scores
     return float((s[j] - s[i]) / (kl[j] - kl[i]))
 
 
 def check_overtake_beta(answer: Any) -> str:
-    """Check the β (reward units per nat) at which review C overtakes review A.
+    """Check the β (reward units per nat) at which review B overtakes review A.
+
+    B is the one review with no padding and A has three padding positions, so a β computed
+    without the padding mask differs from the right one; that slip is named.
 
     Parameters
     ----------
@@ -55,21 +67,29 @@ def check_overtake_beta(answer: Any) -> str:
         return f"Please pass a number, such as 0.123 (got {_shown(answer)})."
     if not math.isfinite(beta) or beta < 0:
         return "β is a finite number ≥ 0: a stiffer rubber band, never a negative one."
-    target = overtake_beta("C", "A")
+    target = overtake_beta("B", "A")
     if abs(beta - target) <= BETA_TOLERANCE:
         return (
-            f"Correct: β* = (s_A − s_C) / (Σkl_A − Σkl_C) = {target:.4f}. Above it, A's extra "
-            "score no longer pays for its extra nats."
+            f"Correct: β* = (s_A − s_B) / (Σkl_A − Σkl_B) = {target:.4f}, with Σkl over real tokens only. Above it, "
+            "A's extra score no longer pays for its extra nats."
         )
+    if abs(beta - _overtake("B", "A", masked=False)) <= BETA_TOLERANCE:
+        return (
+            "Not yet: that β counts padding as KL (the mask was forgotten). A's three padding positions add "
+            "phantom nats that B, unpadded, never pays. Sum kl_t over real tokens only: pass mask=batch.mask, "
+            "or use batch.kl_totals()."
+        )
+    if abs(beta - overtake_beta("C", "A")) <= BETA_TOLERANCE:
+        return "Not yet: that is where C catches up with A. The exercise asks about B, the longest review."
     if beta > 1 and abs(1 / beta - target) <= BETA_TOLERANCE:
         return "Close: that is the reciprocal. β is reward per nat, so the score gap goes on top."
     try:
         totals = cafe_review_batch().shaped_totals(beta)
     except ValueError as err:  # e.g. a β so large that β·KL overflows
         return f"Not yet: β = {beta:.4g} is far too large to check ({err}). Try a number near 0.1."
-    a, c = float(totals[0]), float(totals[2])
-    side = "A is still ahead, so go higher" if a > c else "C is already ahead, so go lower"
-    return f"Not yet: at β = {beta:.4f}, A totals {a:+.3f} and C totals {c:+.3f}; {side}."
+    a, b = float(totals[0]), float(totals[1])
+    side = "A is still ahead, so go higher" if a > b else "B is already ahead, so go lower"
+    return f"Not yet: at β = {beta:.4f}, A totals {a:+.3f} and B totals {b:+.3f}; {side}."
 
 
 def check_loss_estimator(answer: Any) -> str:
@@ -176,3 +196,68 @@ def check_response_penalty(penalty: Any, beta_for_one: Any) -> str:
     return (f"Correct: {t['tokens']} × {t['nats_per_token']} = {kl_nats:.4g} nats, so β = {t['beta']} charges "
             f"{want_p:.4g}, and β = {want_b:.4f} charges a whole point. Both are sums over the response, "
             "like Ziegler et al.'s 6-nat target.")
+
+
+#: Rewards the group-advantage check runs a learner's function on: one row per prompt, G responses each.
+#: Row 2's rewards are all equal (no signal: advantages 0, not NaN); the rows' means differ, so a batch-wide mean
+#: is told apart from a per-group one.
+GROUP_REWARDS = ((1.0, 0.0, 0.0, 1.0), (3.0, 1.0, 2.0, 0.0), (0.5, 0.5, 0.5, 0.5), (10.0, 4.0, 7.0, 7.0))
+
+
+def check_group_advantages(advantages_fn: Any) -> str:
+    """Check a learner's GRPO advantages against :func:`kl_lessons.policy_gradient.group_advantages`.
+
+    Parameters
+    ----------
+    advantages_fn : callable
+        ``advantages_fn(rewards)`` taking a float64 tensor of shape (prompts, G) and returning the advantages,
+        same shape: each reward minus its group's mean, divided by the group's sample standard deviation
+        (÷ (G − 1)) plus a small ε such as 1e-4.
+
+    Returns
+    -------
+    str
+        "Correct: …" or a hint that names the likely slip. It never raises.
+    """
+    from ..policy_gradient import group_advantages
+
+    if advantages_fn is Ellipsis:
+        return "Fill in your function first: replace the ... with it."
+    if not callable(advantages_fn):
+        return f"Pass your function itself, e.g. check_group_advantages(my_advantages) (got {_shown(advantages_fn)})."
+    rewards = torch.tensor(GROUP_REWARDS, dtype=torch.float64)
+    try:
+        result = advantages_fn(rewards.clone())
+    except Exception as err:  # noqa: BLE001 - any failure becomes a hint, not a traceback
+        return f"Your function raised {type(err).__name__}: {str(err)[:80]}. It should take a (prompts, G) tensor."
+    if result is None or result is Ellipsis:
+        return "Your function returns nothing yet: fill in its body and return the advantages, one per response."
+    try:
+        got = torch.as_tensor(result, dtype=torch.float64)
+    except Exception:  # noqa: BLE001 - anything that is not numbers gets the same advice
+        return f"Return a tensor of numbers, one advantage per response (got {_shown(result)})."
+    if got.shape != rewards.shape:
+        return f"Return one advantage per response, shape {tuple(rewards.shape)}; got {tuple(got.shape)}."
+    if bool(torch.isnan(got[2]).any()) and not bool(torch.isnan(got[[0, 1, 3]]).any()):
+        return ("Nearly: a group whose rewards are all equal has standard deviation 0, so its advantages came out "
+                "NaN. Add a small ε to the standard deviation (TRL adds 1e-4): such a group then gets advantage 0.")
+
+    def near(want: torch.Tensor) -> bool:
+        return bool(torch.allclose(got, want, rtol=1e-3, atol=1e-3))
+
+    centred = rewards - rewards.mean(-1, keepdim=True)
+    if near(group_advantages(rewards)):
+        return ("Correct: within each group the advantages sum to zero, responses better than their siblings get a "
+                "positive one, and a group of equal rewards teaches nothing. Multiplying a group's rewards by 10 "
+                "leaves them unchanged (up to ε): the KL term is weighed against standardised advantages.")
+    if near(centred):
+        return "Not yet: that only subtracts the group's mean. GRPO also divides by the group's standard deviation."
+    population = rewards.std(-1, correction=0, keepdim=True)
+    if near(centred / (population + 1e-4)):
+        return ("Nearly: you divided by the population standard deviation (÷ G). TRL's GRPOTrainer, which this "
+                "course follows, uses the sample one (÷ (G − 1)): torch's default .std().")
+    whole = rewards - rewards.mean()
+    if near(whole / (rewards.std() + 1e-4)) or near(whole) or near(whole / (rewards.std(-1, keepdim=True) + 1e-4)):
+        return ("Not yet: the mean is taken over the whole batch. GRPO compares each response with the other "
+                "responses to the same prompt: take the mean along the last axis (dim=-1, keepdim=True).")
+    return "Not yet: for each row, (r − r.mean()) / (r.std() + 1e-4), along the last axis."
