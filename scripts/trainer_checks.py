@@ -404,8 +404,9 @@ class PageScan:
         self.verl = sources["verl"].verl_config() if "verl" in sources else None
         self.trl = {c: sources["trl"].trl_config(c) for c in TRL_CONFIGS} if "trl" in sources else None
 
-    #: A line that dates a rename ("renamed in v0.10.2", "before v0.10.2", "… became …") may name the old spelling.
-    HISTORY = re.compile(r"(renamed|before|became|until)[^|]*\bv\d+\.\d+|\bv\d+\.\d+[^|]*(renamed|became)")
+    #: A line that dates a rename ("renamed in v0.10.2", "before 0.10.2", "… became …") or maps an old spelling to
+    #: the new one ("`--old` → `--new`") may name the old spelling; the new one is still checked.
+    HISTORY = re.compile(r"(renamed|before|became|until)[^|]*\bv?\d+\.\d+|\bv?\d+\.\d+[^|]*(renamed|became)|→")
 
     def fail(self, where: str, phrase: str, why: str) -> None:
         if self.history and why.startswith("not an option"):
