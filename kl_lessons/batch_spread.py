@@ -14,7 +14,7 @@ import math
 import numpy as np
 import torch
 
-from ._validate import as_tensor
+from ._validate import as_tensor, count, seed as as_seed
 from .estimators import ESTIMATORS, kl_estimate
 from .types import ArrayLike
 
@@ -55,12 +55,12 @@ def simulate_batch_means(
     dict of str → numpy.ndarray, shape (num_batches,)
         One array per estimator, in nats.
     """
-    for name, value in (("sample_size", sample_size), ("num_batches", num_batches)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    n = count(sample_size, "sample_size", maximum=2**62)  # numpy's multinomial draws int64 counts
+    batches = count(num_batches, "num_batches", maximum=10**7)
+    rng = np.random.default_rng(as_seed(seed))
     pi, values = _token_values(logits, ref_logits)
-    counts = np.random.default_rng(seed).multinomial(int(sample_size), pi / pi.sum(), size=int(num_batches))
-    means = (counts @ values.T) / sample_size
+    counts = rng.multinomial(n, pi / pi.sum(), size=batches)
+    means = (counts @ values.T) / n
     return {e: means[:, i] for i, e in enumerate(ESTIMATORS)}
 
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import torch
+
 from ._validate import count, finite, positive
 
 #: Default limits of the proportional controller's β, in reward units per nat.
@@ -18,11 +21,16 @@ ADAPTIVE_BOUNDS = (1e-6, 1e6)
 
 
 def _bounds(bounds: Any, name: str = "bounds") -> tuple[float, float]:
-    """A pair ``(low, high)`` with 0 < low ≤ high, both finite."""
-    try:
-        low, high = bounds
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a pair (low, high), got {bounds!r}") from err
+    """A pair ``(low, high)`` with 0 < low ≤ high, both finite.
+
+    Only an ordered pair counts (a tuple, a list, a 1-D array or tensor): a dict would
+    unpack to its keys and a set in no fixed order, so both are refused.
+    """
+    if isinstance(bounds, (np.ndarray, torch.Tensor)) and bounds.ndim == 1:
+        bounds = bounds.tolist()
+    if not isinstance(bounds, (tuple, list)) or len(bounds) != 2:
+        raise ValueError(f"{name} must be a pair (low, high), got {bounds!r}")
+    low, high = bounds
     low, high = positive(low, name), positive(high, name)
     if low > high:
         raise ValueError(f"{name} must satisfy low <= high, got {bounds}")

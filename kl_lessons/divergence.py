@@ -29,7 +29,12 @@ def _ndim(x: ArrayLike) -> int:
 
 
 def _pair(p: ArrayLike, q: ArrayLike, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Both inputs with the outcome axis last and the batch axes broadcast."""
+    """Both inputs with the outcome axis last and the batch axes broadcast.
+
+    ``dim`` is checked first, against the input with the most dimensions, so it is
+    refused even when both inputs are 1-D (where it is otherwise not needed).
+    """
+    check_dim(dim, max(_ndim(p), _ndim(q), 1))
     pt, qt = _outcomes_last(p, "p", dim), _outcomes_last(q, "q", dim)
     if pt.shape[-1] != qt.shape[-1]:
         raise ValueError(f"p has {pt.shape[-1]} outcomes but q has {qt.shape[-1]} along dim={dim}")
@@ -92,9 +97,10 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, dim: int = -1) -> torch.Tensor:
     p, q : array-like, shape (..., K)
         Probability vectors along ``dim`` (lists, numpy arrays or tensors).
         The other (batch) dimensions broadcast once the outcome axes are aligned;
-        a 1-D input is a single distribution, whatever ``dim`` is.
+        a 1-D input is a single distribution, whatever valid ``dim`` is given.
     dim : int
-        The outcome axis of each input with more than one dimension.
+        The outcome axis of each input with more than one dimension; it must be a
+        valid axis of the input with the most dimensions (0 or −1 for two 1-D inputs).
 
     Returns
     -------
@@ -105,7 +111,8 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, dim: int = -1) -> torch.Tensor:
     ------
     ValueError
         If ``p`` or ``q`` has NaN/inf, negative entries, does not sum to one (within
-        √eps of its dtype), ``dim`` is not a valid axis, or the shapes do not match.
+        the rounding of float32, see :func:`kl_lessons._validate.prob_tolerance`), ``dim``
+        is not a valid axis, or the shapes do not match.
 
     Examples
     --------

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import torch
 import torch.nn.functional as F
 
-from ._validate import as_probs, as_tensor, count, positive, same_shape, seed as check_seed
+from ._validate import as_probs, as_tensor, count, positive, same_shape, seed as as_seed
 from .types import ArrayLike
 
 F64 = torch.float64
@@ -41,12 +41,12 @@ class PreferencePairs(NamedTuple):
     rejected: torch.Tensor
 
 
-class DPOTrajectory(NamedTuple):
-    """The iterates of :func:`dpo_descent` (float64)."""
+class DPOObjective(NamedTuple):
+    """The DPO loss of a pair-weight matrix at one θ, with its gradient and Hessian (float64)."""
 
-    logits: torch.Tensor  #: θ after each step, shape (steps + 1, K), row 0 the start, each row with logsumexp 0
-    loss: torch.Tensor  #: the weighted DPO loss at each row, shape (steps + 1,), nats per pair
-    lr: float  #: the step size used
+    loss: torch.Tensor  #: scalar, nats per pair; differentiable in θ if the logits require grad
+    gradient: torch.Tensor  #: ∂loss/∂θ, shape (K,); its entries sum to zero
+    hessian: torch.Tensor  #: ∂²loss/∂θ², shape (K, K); H·1 = 0
 
 
 class DPOFit(NamedTuple):
@@ -97,7 +97,8 @@ def _indices(x: Any, name: str, k: int) -> torch.Tensor:
 def _weights(pair_weights: Any, k: int) -> torch.Tensor:
     w = as_tensor(pair_weights, "pair_weights").detach().to(F64)
     if tuple(w.shape) != (k, k):
-        raise ValueError(f"pair_weights must have shape ({k}, {k}), got {tuple(w.shape)}")
+        raise ValueError(f"pair_weights must have shape ({k}, {k}), one row and column per response of ref_probs, "
+                         f"got {tuple(w.shape)}")
     if bool((w < 0).any()):
         raise ValueError("pair_weights must be >= 0")
     if float(w.sum()) <= 0:
@@ -106,25 +107,6 @@ def _weights(pair_weights: Any, k: int) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------- preferences
-def bradley_terry_matrix(rewards: ArrayLike) -> torch.Tensor:
-    """P[i, j] = σ(r_i − r_j), the Bradley–Terry probability that response i is preferred to j.
-
-    Parameters
-    ----------
-    rewards : array-like, shape (K,)
-        Reward of each response, in reward units.
-
-    Returns
-    -------
-    torch.Tensor, shape (K, K), float64
-        P + Pᵀ = 1 and the diagonal is ½.
-    """
-    r = as_tensor(rewards, "rewards").detach().to(F64)
-    if r.ndim != 1:
-        raise ValueError(f"rewards must be 1-D (K responses), got shape {tuple(r.shape)}")
-    return torch.sigmoid(r[:, None] - r[None, :])
-
-
 def sample_preference_pairs(ref_probs: ArrayLike, rewards: ArrayLike, n_pairs: int, seed: int = 0) -> PreferencePairs:
     """Draw ``n_pairs`` preference pairs: two responses from π_ref, the winner by Bradley–Terry.
 
@@ -151,7 +133,7 @@ def sample_preference_pairs(ref_probs: ArrayLike, rewards: ArrayLike, n_pairs: i
     ref = _ref(ref_probs)
     r = _vector(rewards, "rewards", ref.numel()).detach()
     n = count(n_pairs, "n_pairs", maximum=10**8)
-    gen = torch.Generator().manual_seed(check_seed(seed))
+    gen = torch.Generator().manual_seed(as_seed(seed))
     draws = torch.multinomial(ref, 2 * n, replacement=True, generator=gen).reshape(n, 2)
     first, second = draws[:, 0], draws[:, 1]
     first_wins = torch.rand(n, generator=gen, dtype=F64) < torch.sigmoid(r[first] - r[second])
@@ -183,8 +165,8 @@ def empirical_pair_weights(chosen: Any, rejected: Any, num_responses: int) -> to
 def exact_pair_weights(ref_probs: ArrayLike, rewards: ArrayLike) -> torch.Tensor:
     """The expected pair-weight matrix of :func:`sample_preference_pairs`.
 
-    W[i, j] = 2·π_ref(i)·π_ref(j)·σ(r_i − r_j).
-    A pair ends with i chosen over j if it was drawn as (i, j) and the first won, or as
+    W[i, j] = 2·π_ref(i)·π_ref(j)·σ(r_i − r_j), σ(r_i − r_j) being the Bradley–Terry
+    probability that i is preferred to j. A pair ends with i chosen over j if it was drawn as (i, j) and the first won, or as
     (j, i) and the second won; both have probability π_ref(i)·π_ref(j)·σ(r_i − r_j).
 
     Returns
@@ -194,7 +176,7 @@ def exact_pair_weights(ref_probs: ArrayLike, rewards: ArrayLike) -> torch.Tensor
     """
     ref = _ref(ref_probs)
     r = _vector(rewards, "rewards", ref.numel())
-    return 2.0 * ref[:, None] * ref[None, :] * bradley_terry_matrix(r)
+    return 2.0 * ref[:, None] * ref[None, :] * torch.sigmoid(r[:, None] - r[None, :])
 
 
 # ----------------------------------------------------------------------------- the loss
@@ -202,6 +184,56 @@ def _margins(logits: torch.Tensor, log_ref: torch.Tensor, beta: float) -> torch.
     """z[i, j] = β·(h_i − h_j), h = θ − log π_ref."""
     h = logits - log_ref
     return beta * (h[:, None] - h[None, :])
+
+
+def _loss(theta: torch.Tensor, log_ref: torch.Tensor, w: torch.Tensor, beta: float) -> torch.Tensor:
+    """Σ_ij W[i, j]·(−log σ(z_ij)): the one place the DPO loss is written (−log σ(z) = softplus(−z))."""
+    return (w * F.softplus(-_margins(theta, log_ref, beta))).sum()
+
+
+def _objective(theta: torch.Tensor, log_ref: torch.Tensor, w: torch.Tensor, beta: float) -> DPOObjective:
+    """:func:`_loss` with its gradient and Hessian in θ, in closed form."""
+    z = _margins(theta.detach(), log_ref, beta)
+    pull = w * torch.sigmoid(-z)  # pull[i, j]: how hard pair (i ≻ j) pulls, −∂ℓ/∂z
+    grad = beta * (pull.sum(0) - pull.sum(1))
+    c = w * torch.sigmoid(z) * torch.sigmoid(-z)
+    c = c + c.T  # the curvature of pair {i, j}, from both orderings
+    hess = beta * beta * (torch.diag(c.sum(1)) - c)
+    return DPOObjective(_loss(theta, log_ref, w, beta), grad, hess)
+
+
+def dpo_objective(logits: Any, ref_probs: ArrayLike, pair_weights: Any, beta: float) -> DPOObjective:
+    """The DPO loss (Rafailov et al., 2023, eq. 7) of a tabular policy, with its gradient and Hessian.
+
+    Public API: the loss :func:`fit_dpo` minimises, for a learner who wants to plot it,
+    descend it by hand or check a gradient. With :func:`empirical_pair_weights` the loss is
+    the mean over sampled pairs of −log σ(β·[h(chosen) − h(rejected)]); with
+    :func:`exact_pair_weights` it is that mean's exact expectation, minimised by π_β.
+
+    With z_ij = β·(h_i − h_j), h = θ − log π_ref and ∂[−log σ(z)]/∂z = −σ(−z):
+    ∂loss/∂θ_k = β·Σ_j [W[j, k]·σ(−z_jk) − W[k, j]·σ(−z_kj)], and
+    H = β²·Σ_ij W_ij·σ'(z_ij)·(e_i − e_j)(e_i − e_j)ᵀ, σ' = σ(1 − σ). At π_β with exact pair
+    weights, H is the Fisher information of one pair.
+
+    Parameters
+    ----------
+    logits : array-like, shape (K,)
+        θ, the policy's logits (π = softmax θ); a tensor that requires grad keeps ``loss``
+        differentiable.
+    ref_probs : array-like, shape (K,)
+        π_ref, every entry > 0.
+    pair_weights : array-like, shape (K, K)
+        W ≥ 0, W[i, j] the share of pairs with i chosen over j.
+    beta : float
+        β > 0, reward units per nat.
+
+    Returns
+    -------
+    DPOObjective
+        ``loss`` in nats per pair, ``gradient`` (K,) and ``hessian`` (K, K), float64.
+    """
+    theta, log_ref, b = _setup(logits, ref_probs, beta)
+    return _objective(theta, log_ref, _weights(pair_weights, theta.numel()), b)
 
 
 def _setup(logits: Any, ref_probs: ArrayLike, beta: float) -> tuple[torch.Tensor, torch.Tensor, float]:
@@ -214,91 +246,7 @@ def _setup(logits: Any, ref_probs: ArrayLike, beta: float) -> tuple[torch.Tensor
     return theta, ref.log(), positive(beta, "beta")
 
 
-def dpo_loss(logits: Any, ref_probs: ArrayLike, chosen: Any, rejected: Any, beta: float) -> torch.Tensor:
-    """The DPO loss (Rafailov et al., 2023, eq. 7) of a tabular policy on sampled pairs, averaged over pairs.
-
-    Parameters
-    ----------
-    logits : array-like, shape (K,)
-        θ, the policy's logits (π = softmax θ); a tensor that requires grad stays differentiable.
-    ref_probs : array-like, shape (K,)
-        π_ref, every entry > 0.
-    chosen, rejected : int tensor or sequence, shape (N,)
-        The preferred and the dispreferred response of each pair.
-    beta : float
-        β > 0, reward units per nat.
-
-    Returns
-    -------
-    torch.Tensor, scalar, float64
-        mean over pairs of −log σ(β·[h(chosen) − h(rejected)]), in nats.
-    """
-    theta, log_ref, b = _setup(logits, ref_probs, beta)
-    k = theta.numel()
-    w_idx, l_idx = _indices(chosen, "chosen", k), _indices(rejected, "rejected", k)
-    same_shape(w_idx, l_idx, "chosen", "rejected")
-    h = theta - log_ref
-    return F.softplus(-b * (h[w_idx] - h[l_idx])).mean()
-
-
-def weighted_dpo_loss(logits: Any, ref_probs: ArrayLike, pair_weights: Any, beta: float) -> torch.Tensor:
-    """Σ_ij W[i, j]·(−log σ(β·[h_i − h_j])): the DPO loss of a pair-weight matrix.
-
-    With :func:`empirical_pair_weights` it equals :func:`dpo_loss` on those pairs; with
-    :func:`exact_pair_weights` it is the loss's exact expectation (see :func:`expected_dpo_loss`).
-
-    Returns
-    -------
-    torch.Tensor, scalar, float64
-        In nats per pair.
-    """
-    theta, log_ref, b = _setup(logits, ref_probs, beta)
-    w = _weights(pair_weights, theta.numel())
-    return (w * F.softplus(-_margins(theta, log_ref, b))).sum()
-
-
-def expected_dpo_loss(logits: Any, ref_probs: ArrayLike, rewards: ArrayLike, beta: float) -> torch.Tensor:
-    """The exact expectation of :func:`dpo_loss` per pair when pairs come from :func:`sample_preference_pairs`.
-
-    Returns
-    -------
-    torch.Tensor, scalar, float64
-        In nats per pair; its minimum over the logits is reached at π_β ∝ π_ref·exp(r/β).
-    """
-    return weighted_dpo_loss(logits, ref_probs, exact_pair_weights(ref_probs, rewards), beta)
-
-
-def dpo_loss_gradient(logits: Any, ref_probs: ArrayLike, pair_weights: Any, beta: float) -> torch.Tensor:
-    """∂/∂θ of :func:`weighted_dpo_loss`, in closed form.
-
-    With z_ij = β·(h_i − h_j) and ∂[−log σ(z)]/∂z = −σ(−z):
-    ∂loss/∂θ_k = β·Σ_j [W[j, k]·σ(−z_jk) − W[k, j]·σ(−z_kj)]. The entries sum to zero
-    (adding a constant to every logit changes nothing).
-
-    Returns
-    -------
-    torch.Tensor, shape (K,), float64
-    """
-    theta, log_ref, b = _setup(logits, ref_probs, beta)
-    w = _weights(pair_weights, theta.numel())
-    pull = w * torch.sigmoid(-_margins(theta.detach(), log_ref, b))  # pull[i, j]: how hard pair (i ≻ j) pulls
-    return b * (pull.sum(0) - pull.sum(1))
-
-
 # ----------------------------------------------------------------------------- the fit
-def _loss_grad_hess(theta: torch.Tensor, log_ref: torch.Tensor, w: torch.Tensor,
-                    beta: float) -> tuple[float, torch.Tensor, torch.Tensor]:
-    """The weighted loss, its gradient and its Hessian in θ, in closed form."""
-    z = _margins(theta, log_ref, beta)
-    loss = float((w * F.softplus(-z)).sum())
-    pull = w * torch.sigmoid(-z)
-    grad = beta * (pull.sum(0) - pull.sum(1))
-    c = w * torch.sigmoid(z) * torch.sigmoid(-z)
-    c = c + c.T  # the curvature of pair {i, j}, from both orderings
-    hess = beta * beta * (torch.diag(c.sum(1)) - c)
-    return loss, grad, hess
-
-
 def _newton_step(hess: torch.Tensor, grad: torch.Tensor, beta: float) -> torch.Tensor:
     """A regularised Newton step Δ, with Σ Δ = 0.
 
@@ -327,14 +275,13 @@ def fit_dpo(
     max_iter: int = 100,
     tolerance: float = 1e-13,
 ) -> DPOFit:
-    """Minimise :func:`weighted_dpo_loss` over the logits of a tabular policy.
+    """Minimise the DPO loss (:func:`dpo_objective`) over the logits of a tabular policy.
 
-    The loss is convex in θ (a logistic loss of differences of logits) with the exact
-    Hessian H = β²·Σ_ij W_ij·σ'(z_ij)·(e_i − e_j)(e_i − e_j)ᵀ, so a regularised Newton
-    method with a backtracking line search reaches its minimum to rounding in a handful of
-    steps (see :func:`_newton_step`). H·1 = 0 (a common shift of the logits changes
-    nothing), and no step moves along that shift. A response that appears in no pair keeps
-    its starting logit.
+    The loss is convex in θ (a logistic loss of differences of logits), so a regularised
+    Newton method on its exact Hessian with a backtracking line search reaches its minimum
+    to rounding in a handful of steps (see :func:`_newton_step`). H·1 = 0 (a common shift of
+    the logits changes nothing), and no step moves along that shift. A response that
+    appears in no pair keeps its starting logit.
 
     Parameters
     ----------
@@ -364,15 +311,16 @@ def fit_dpo(
     tol = positive(tolerance, "tolerance")
     log_ref = ref.log()
     theta = log_ref.clone() if init_logits is None else _vector(init_logits, "init_logits", k).detach().clone()
-    loss, grad, hess = _loss_grad_hess(theta, log_ref, w, b)
+    at = _objective(theta, log_ref, w, b)
+    loss, grad = float(at.loss), at.gradient
     done = 0
     while done < iters and float(grad.abs().max()) >= tol * b:
-        step = _newton_step(hess, grad, b)
+        step = _newton_step(at.hessian, grad, b)
         slope = float(grad @ step)  # < 0 for a descent direction
         t = 1.0
         while True:  # Armijo backtracking: convexity guarantees a step that lowers the loss
             candidate = theta + t * step
-            new = float((w * F.softplus(-_margins(candidate, log_ref, b))).sum())
+            new = float(_loss(candidate, log_ref, w, b))
             if new <= loss + 1e-4 * t * slope or t < 1e-10:
                 break
             t *= 0.5
@@ -380,72 +328,10 @@ def fit_dpo(
         if not new < loss and t < 1e-10:
             break  # at rounding level: no step lowers the loss any more
         theta = candidate
-        loss, grad, hess = _loss_grad_hess(theta, log_ref, w, b)
+        at = _objective(theta, log_ref, w, b)
+        loss, grad = float(at.loss), at.gradient
     final = theta - torch.logsumexp(theta, 0)
     return DPOFit(logits=final, policy=final.exp(), loss=loss, grad_norm=float(grad.abs().max()), iterations=done)
-
-
-def smoothness_bound(pair_weights: Any, beta: float) -> float:
-    """L with ∇²loss ≼ L·I for every θ: β²/4 times the largest eigenvalue of the pair-weight Laplacian.
-
-    σ' ≤ ¼, so H ≼ (β²/4)·Σ_ij W_ij (e_i − e_j)(e_i − e_j)ᵀ; gradient descent with step 1/L then never
-    increases the loss.
-    """
-    w = as_tensor(pair_weights, "pair_weights").detach().to(F64)
-    if w.ndim != 2 or w.shape[0] != w.shape[1]:
-        raise ValueError(f"pair_weights must be a square (K, K) matrix, got shape {tuple(w.shape)}")
-    w = _weights(w, w.shape[0])
-    b = positive(beta, "beta")
-    sym = w + w.T
-    laplacian = torch.diag(sym.sum(1)) - sym
-    return float(b * b / 4.0 * torch.linalg.eigvalsh(laplacian)[-1])
-
-
-def dpo_descent(
-    ref_probs: ArrayLike,
-    pair_weights: Any,
-    beta: float,
-    steps: int,
-    *,
-    lr: float | None = None,
-    init_logits: Any = None,
-) -> DPOTrajectory:
-    """Plain gradient descent on :func:`weighted_dpo_loss`, every iterate kept (for plotting a DPO run).
-
-    Parameters
-    ----------
-    ref_probs : array-like, shape (K,)
-        π_ref, every entry > 0.
-    pair_weights : array-like, shape (K, K)
-        W ≥ 0.
-    beta : float
-        β > 0.
-    steps : int
-        Number of steps (≥ 1).
-    lr : float, optional
-        Step size > 0; by default 1 / :func:`smoothness_bound`, with which the loss never increases.
-    init_logits : array-like, shape (K,), optional
-        Starting θ; by default log π_ref.
-
-    Returns
-    -------
-    DPOTrajectory
-    """
-    ref = _ref(ref_probs)
-    k = ref.numel()
-    w = _weights(pair_weights, k)
-    b = positive(beta, "beta")
-    n = count(steps, "steps", maximum=10**6)
-    step = 1.0 / smoothness_bound(w, b) if lr is None else positive(lr, "lr")
-    log_ref = ref.log()
-    theta = log_ref.clone() if init_logits is None else _vector(init_logits, "init_logits", k).detach().clone()
-    rows = torch.empty(n + 1, k, dtype=F64)
-    losses = torch.empty(n + 1, dtype=F64)
-    for t in range(n + 1):
-        loss, grad, _ = _loss_grad_hess(theta, log_ref, w, b)
-        rows[t], losses[t] = theta - torch.logsumexp(theta, 0), loss
-        theta = theta - step * grad
-    return DPOTrajectory(logits=rows, loss=losses, lr=step)
 
 
 # ----------------------------------------------------------------------------- reading the fit
@@ -472,73 +358,3 @@ def implicit_reward(policy: ArrayLike, ref_probs: ArrayLike, beta: float) -> tor
     if tuple(pi.shape) != tuple(ref.shape):
         raise ValueError(f"policy must have shape {tuple(ref.shape)} like ref_probs, got {tuple(pi.shape)}")
     return positive(beta, "beta") * (pi.log() - ref.log())
-
-
-def dpo_hessian(ref_probs: ArrayLike, rewards: ArrayLike, beta: float) -> torch.Tensor:
-    """The Hessian of :func:`expected_dpo_loss` in θ at its minimum π_β (the Fisher information of one pair).
-
-    H = β²·Σ_ij π_ref(i)·π_ref(j)·σ'(r_i − r_j)·(e_i − e_j)(e_i − e_j)ᵀ, with σ' = σ(1 − σ).
-    The curvature of a pair does not depend on its label, and at π_β the margin
-    β·(h_i − h_j) is r_i − r_j. H·1 = 0: the common shift of the logits is free.
-
-    Returns
-    -------
-    torch.Tensor, shape (K, K), float64
-    """
-    ref = _ref(ref_probs)
-    r = _vector(rewards, "rewards", ref.numel()).detach()
-    b = positive(beta, "beta")
-    p = bradley_terry_matrix(r)
-    c = ref[:, None] * ref[None, :] * p * (1 - p)  # symmetric, one entry per ordered draw (i, j)
-    # Σ_ij c_ij (e_i − e_j)(e_i − e_j)ᵀ = 2·(diag(c·1) − c) for symmetric c.
-    return 2.0 * b * b * (torch.diag(c.sum(1)) - c)
-
-
-def dpo_reward_std(ref_probs: ArrayLike, rewards: ArrayLike, n_pairs: int) -> torch.Tensor:
-    """The large-N standard deviation of each implicit reward fitted by DPO on ``n_pairs`` sampled pairs.
-
-    The implicit reward r̂ = β·log(π̂/π_ref) is defined up to a constant; it is compared
-    here after centring under π_ref (r̂ − Σ_y π_ref(y)·r̂(y), the same for r). It does not
-    depend on β: the fit's β·(θ̂_i − θ̂_j) is the maximum-likelihood estimate of r_i − r_j
-    of the Bradley–Terry model itself, whose Fisher information per pair is
-    H/β² (:func:`dpo_hessian`). With P = I − 1·π_refᵀ (the centring),
-    Cov(r̂) ≈ P·(H/β²)⁺·Pᵀ / N.
-
-    Returns
-    -------
-    torch.Tensor, shape (K,), float64
-        One standard deviation per response, in reward units.
-    """
-    ref = _ref(ref_probs)
-    r = _vector(rewards, "rewards", ref.numel()).detach()
-    n = count(n_pairs, "n_pairs", maximum=10**12)
-    centre = torch.eye(ref.numel(), dtype=F64) - ref[None, :]
-    cov = centre @ torch.linalg.pinv(dpo_hessian(ref, r, 1.0), hermitian=True) @ centre.T / n
-    return cov.diagonal().clamp_min(0.0).sqrt()
-
-
-def dpo_policy_std(ref_probs: ArrayLike, rewards: ArrayLike, beta: float, n_pairs: int) -> torch.Tensor:
-    """The large-N standard deviation of each π̂(y) fitted by DPO on ``n_pairs`` sampled pairs.
-
-    The fit is the maximum-likelihood estimate of a well-specified logistic model, so
-    √N·(θ̂ − θ_β) tends to a normal with covariance H⁺ (:func:`dpo_hessian`, the pseudo-inverse
-    on the shift-free subspace), and by the delta method with J = diag(π_β) − π_β·π_βᵀ,
-    Cov(π̂) ≈ J·H⁺·J / N.
-
-    The delta method needs the fit's implicit rewards to be close to r on the scale of β
-    (:func:`dpo_reward_std` ≪ β): the noise in r̂ reaches the policy multiplied by 1/β.
-
-    Returns
-    -------
-    torch.Tensor, shape (K,), float64
-        One standard deviation per response, in probability units.
-    """
-    ref = _ref(ref_probs)
-    r = _vector(rewards, "rewards", ref.numel()).detach()
-    b = positive(beta, "beta")
-    n = count(n_pairs, "n_pairs", maximum=10**12)
-    log_pi = ref.log() + r / b
-    pi = (log_pi - torch.logsumexp(log_pi, 0)).exp()
-    jac = torch.diag(pi) - pi[:, None] * pi[None, :]
-    cov = jac @ torch.linalg.pinv(dpo_hessian(ref, r, b), hermitian=True) @ jac / n
-    return cov.diagonal().clamp_min(0.0).sqrt()

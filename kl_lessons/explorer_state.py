@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
+from ._validate import count
 from .kl_gradients import explorer_state as kl_gradients_state
 
 #: Significant digits kept for every float in an explorer's state.
@@ -192,8 +193,7 @@ def training_scrubber_state(runs: Mapping[str, Any], step: int = 20, samples_per
 
     if not isinstance(runs, Mapping) or not runs:
         raise ValueError("runs must be a non-empty dict of name → run")
-    if isinstance(samples_per_step, bool) or not isinstance(samples_per_step, int) or samples_per_step < 1:
-        raise ValueError(f"samples_per_step must be a positive integer, got {samples_per_step!r}")
+    samples_per_step = count(samples_per_step, "samples_per_step")
     out, lengths = [], set()
     for name, run in runs.items():
         metrics = getattr(run, "metrics", None)
@@ -210,8 +210,7 @@ def training_scrubber_state(runs: Mapping[str, Any], step: int = 20, samples_per
         samples = getattr(run, "samples", None) or {}
         kept = []
         for s in sorted(samples):
-            if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
-                raise ValueError(f"run {name!r}: sample keys must be steps, got {s!r}")
+            count(s, f"run {name!r}: sample keys (steps)", minimum=0)
             texts = samples[s]
             if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
                 raise ValueError(f"run {name!r}: samples[{s}] must be a list of str")
@@ -225,9 +224,8 @@ def training_scrubber_state(runs: Mapping[str, Any], step: int = 20, samples_per
     for run in out:
         if any(not 0 <= s < n_steps for s, _ in run["samples"]):
             raise ValueError(f"run {run['name']!r} has samples outside steps 0 … {n_steps - 1}")
-    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not 0 <= step < n_steps:
-        raise ValueError(f"step must be an integer in [0, {n_steps - 1}], got {step!r}")
-    return rounded({"runs": out, "n_steps": n_steps, "step": int(step), "front": "all runs"})
+    step = count(step, "step", minimum=0, maximum=n_steps - 1)
+    return rounded({"runs": out, "n_steps": n_steps, "step": step, "front": "all runs"})
 
 
 # --------------------------------------------------------------------------- lesson 8

@@ -25,12 +25,11 @@ from typing import Any
 
 import torch
 
-from ._validate import as_tensor, positive
+from ._validate import as_tensor, count, positive, seed as as_seed
 from .estimators import kl_estimate
 from .toy_sequences import (
     SequenceSpace,
     check_logits,
-    check_seed,
     exact_kl_gradient,
     prefix_probs,
     jackpot_toy,
@@ -52,7 +51,7 @@ RECIPES: dict[str, str] = {
 
 def check_recipe(recipe: str) -> str:
     """Return ``recipe`` if it is one of :data:`RECIPES`, else raise ``ValueError``."""
-    if recipe not in RECIPES:
+    if not isinstance(recipe, str) or recipe not in RECIPES:
         raise ValueError(f"recipe must be one of {tuple(RECIPES)}, got {recipe!r}")
     return recipe
 
@@ -116,7 +115,9 @@ def response_gradients(
 
 def sampling_probs(logits: Any, space: SequenceSpace, old_logits: Any = None) -> torch.Tensor:
     """Probability of each response under the sampling policy (π_old if given, else π), shape (N,)."""
-    return sequence_probs(check_logits(logits if old_logits is None else old_logits, space).detach(), space)
+    theta = check_logits(logits, space).detach()  # checked even when π_old samples: it is still an argument
+    sampler = theta if old_logits is None else check_logits(old_logits, space, "old_logits").detach()
+    return sequence_probs(sampler, space)
 
 
 def expected_gradient(
@@ -145,13 +146,12 @@ def sample_responses(probs: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor
 
     The same seed gives the same draws on any CPU and thread count.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, float)) or int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    n = count(n, "n", maximum=10**8)
     p = as_tensor(probs, "probs").detach().to(torch.float64)
     if p.ndim != 1 or bool((p < 0).any()) or float(p.sum()) <= 0:
         raise ValueError("probs must be a vector of non-negative weights with a positive sum")
-    gen = torch.Generator().manual_seed(check_seed(seed))
-    u = torch.rand(int(n), generator=gen, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(as_seed(seed))
+    u = torch.rand(n, generator=gen, dtype=torch.float64)
     cdf = p.cumsum(0)
     return torch.searchsorted(cdf, u * cdf[-1]).clamp_max(p.numel() - 1)
 
@@ -229,13 +229,12 @@ def follow_recipe(
     """
     check_recipe(recipe)
     r, b, rate = rewards_vector(rewards, space), positive(beta, "beta"), positive(lr, "lr")
-    if isinstance(steps, bool) or int(steps) != steps or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    steps = count(steps, "steps", maximum=10**6)
     ref = check_logits(ref_logits, space, "ref_logits").detach()
     pick = lambda table: torch.log_softmax(table, -1)[space.prefix_index, space.sequences]  # noqa: E731
     lr_tokens = pick(ref)
     theta = ref.clone()
-    for _ in range(int(steps)):
+    for _ in range(steps):
         live = theta.clone().requires_grad_(True)
         lp = pick(live)
         probs = lp.sum(-1).exp()

@@ -268,6 +268,10 @@ def simulate_control(
     faults : mapping of step → float, optional
         Replace the reading at these steps (fault injection: NaN, inf, a negative
         KL). The plant still draws its noise, so the rest of the run is unchanged.
+        NaN and inf are accepted on purpose (they are what a broken logger sends) and
+        announced twice: ``injected`` marks every step whose reading was replaced, and
+        ``rejected`` every step whose update refused it. A controller that takes a
+        non-finite reading without raising is stopped with ``ValueError``.
     skip_invalid : bool
         If a non-finite reading makes ``update`` raise ``ValueError`` (as the
         library's controllers do, leaving β unchanged), record the step as
@@ -284,7 +288,8 @@ def simulate_control(
         measured (nats); ``kl_measured``: the plant's reading, after faults
         (nats); ``kl_fed``: what the controller was given (``reading_scale`` ×
         reading); ``target``: the controller's target at each update (NaN if it
-        has none); ``rejected``: True where ``update`` raised.
+        has none); ``rejected``: True where ``update`` raised; ``injected``: True
+        where ``faults`` replaced the reading.
     """
     n = count(n_steps, "n_steps")
     if not isinstance(plant, KLPlant):
@@ -294,7 +299,12 @@ def simulate_control(
     targets = _per_step(target, n, "target")
     if targets is not None and not hasattr(controller, "target"):
         raise ValueError(f"target was given but {type(controller).__name__} has no .target")
-    faults = {} if faults is None else dict(faults)
+    if faults is None:
+        faults = {}
+    if not isinstance(faults, Mapping):
+        raise ValueError(f"faults must be a mapping step → reading, e.g. {{300: float('nan')}}, "
+                         f"got {type(faults).__name__}")
+    faults = dict(faults)
     for step in faults:
         count(step, "faults keys (steps)", minimum=0, maximum=n - 1)
         number(faults[step], f"faults[{step!r}]")  # NaN and inf are the point of a fault; other types are not
@@ -304,6 +314,8 @@ def simulate_control(
         raise ValueError(f"skip_invalid must be True or False, got {skip_invalid!r}")
     out = {key: np.empty(n) for key in ("beta", "kl_true", "kl_measured", "kl_fed", "target")}
     out["rejected"] = np.zeros(n, dtype=bool)
+    out["injected"] = np.zeros(n, dtype=bool)
+    out["injected"][list(faults)] = True
     for t in range(n):
         beta = positive(controller.value, "controller.value", allow_zero=True)
         if targets is not None:
@@ -319,6 +331,10 @@ def simulate_control(
             if math.isfinite(reading) or not skip_invalid:
                 raise
             out["rejected"][t] = True
+        else:
+            if not math.isfinite(reading):
+                raise ValueError(f"controller accepted the non-finite reading {reading} at step {t} "
+                                 f"({type(controller).__name__}.update must refuse NaN and inf)")
     return out
 
 

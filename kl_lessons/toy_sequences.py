@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from ._validate import as_tensor, positive
+from ._validate import MAX_SEED, as_tensor, count, positive, seed as as_seed
 from .optimum import tilted_policy
 
 #: The largest number of responses :class:`SequenceSpace` will list (V**T).
@@ -86,14 +86,8 @@ def sequence_space(vocab_size: int, length: int) -> SequenceSpace:
     -------
     SequenceSpace
     """
-    for value, name in ((vocab_size, "vocab_size"), (length, "length")):
-        if isinstance(value, bool) or int(value) != value:
-            raise ValueError(f"{name} must be an integer, got {value!r}")
-    v, t = int(vocab_size), int(length)
-    if v < 2:
-        raise ValueError(f"vocab_size must be >= 2, got {v}")
-    if t < 1:
-        raise ValueError(f"length must be >= 1, got {t}")
+    v = count(vocab_size, "vocab_size", minimum=2, maximum=MAX_SEQUENCES)
+    t = count(length, "length", minimum=1, maximum=MAX_SEQUENCES.bit_length() - 1)  # 2**t ≤ MAX_SEQUENCES
     if v**t > MAX_SEQUENCES:
         raise ValueError(f"vocab_size**length = {v**t} exceeds {MAX_SEQUENCES}: too many responses to list")
     # Prefixes are numbered depth by depth; the prefixes of depth d start at offset[d].
@@ -113,13 +107,18 @@ def sequence_space(vocab_size: int, length: int) -> SequenceSpace:
     return SequenceSpace(v, t, sequences, prefix_index, as_long(parent), as_long(last_token), as_long(depth))
 
 
+def _check_space(space: object) -> SequenceSpace:
+    if not isinstance(space, SequenceSpace):
+        raise ValueError(f"space must be a SequenceSpace (from sequence_space), got {type(space).__name__}")
+    return space
+
+
 def check_logits(logits: object, space: SequenceSpace, name: str = "logits") -> torch.Tensor:
     """Return ``logits`` as a float64 (P, V) table for ``space``; raise ``ValueError`` naming ``name`` otherwise.
 
     Tensors that require grad are kept attached to their graph.
     """
-    if not isinstance(space, SequenceSpace):
-        raise ValueError(f"space must be a SequenceSpace (from sequence_space), got {type(space).__name__}")
+    _check_space(space)
     table = as_tensor(logits, name)
     table = table if table.dtype == torch.float64 else table.to(torch.float64)
     if tuple(table.shape) != space.logits_shape:
@@ -157,7 +156,8 @@ def sequence_kl(logits: torch.Tensor, ref_logits: torch.Tensor, space: SequenceS
 
     It is the π-weighted sum over all N responses of Σ_t log π(y_t|y_<t) − log π_ref(y_t|y_<t).
     """
-    logp, ref_logp = token_logprobs(logits, space), token_logprobs(ref_logits, space)
+    ref = check_logits(ref_logits, space, "ref_logits")  # named here: token_logprobs calls every table "logits"
+    logp, ref_logp = token_logprobs(logits, space), token_logprobs(ref, space)
     return (logp.sum(-1).exp() * (logp - ref_logp).sum(-1)).sum()
 
 
@@ -188,17 +188,11 @@ def exact_kl_gradient(
     return grad
 
 
-def check_seed(seed: object) -> int:
-    """Return ``seed`` as a non-negative int; raise ``ValueError`` naming it otherwise."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, float)) or int(seed) != seed or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
 def random_logits(space: SequenceSpace, scale: float = 1.0, seed: int = 0) -> torch.Tensor:
     """A reproducible random logits table, entries N(0, scale²), from a private generator."""
     size = positive(scale, "scale", allow_zero=True)
-    gen = torch.Generator().manual_seed(check_seed(seed))
+    _check_space(space)
+    gen = torch.Generator().manual_seed(as_seed(seed))
     return size * torch.randn(space.logits_shape, generator=gen, dtype=torch.float64)
 
 
@@ -212,6 +206,7 @@ def reward_gradient(logits: Any, space: SequenceSpace, rewards: Any) -> torch.Te
 
 def rewards_vector(rewards: Any, space: SequenceSpace) -> torch.Tensor:
     """``rewards`` as a float64 vector with one entry per response; ``ValueError`` naming it otherwise."""
+    _check_space(space)
     r = as_tensor(rewards, "rewards").to(torch.float64).detach()
     if tuple(r.shape) != (space.num_sequences,):
         raise ValueError(f"rewards must have shape ({space.num_sequences},), one per response, got {tuple(r.shape)}")
@@ -276,9 +271,12 @@ class JackpotToy:
 
 
 def jackpot_toy(vocab_size: int = 3, length: int = 3, seed: int = 1) -> JackpotToy:
-    """Build :class:`JackpotToy`: π_ref with N(0, 1) logits (``seed``), π_old one N(0, 0.8²) step away."""
-    seed = check_seed(seed)
-    space = sequence_space(vocab_size, length)
+    """Build :class:`JackpotToy`: π_ref with N(0, 1) logits (``seed``), π_old one N(0, 0.8²) step away.
+
+    At most 8 tokens (a … g and "!"); ``seed``, ``seed + 1`` and ``seed + 2`` seed its three tables.
+    """
+    seed = count(as_seed(seed), "seed", minimum=0, maximum=MAX_SEED - 2)
+    space = sequence_space(count(vocab_size, "vocab_size", minimum=2, maximum=8), length)
     tokens = tuple("abcdefg"[: space.vocab_size - 1]) + ("!",)
     ref = random_logits(space, 1.0, seed=seed)
     old = ref + random_logits(space, 0.8, seed=seed + 1)
@@ -291,7 +289,6 @@ __all__ = [
     "MAX_SEQUENCES",
     "SequenceSpace",
     "check_logits",
-    "check_seed",
     "exact_kl_gradient",
     "jackpot_toy",
     "prefix_probs",

@@ -31,7 +31,7 @@ KL_TOLERANCE = 1e-3
 def _as_vector(answer: Any, shape: tuple[int, ...]) -> torch.Tensor | None:
     try:
         t = torch.as_tensor(answer, dtype=torch.float64).detach()
-    except (TypeError, ValueError, RuntimeError):
+    except (TypeError, ValueError, RuntimeError, OverflowError):  # 10**400 overflows float64
         return None
     return t.reshape(shape) if t.numel() == math.prod(shape) and bool(torch.isfinite(t).all()) else None
 
