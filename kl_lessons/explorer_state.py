@@ -21,7 +21,6 @@ import numpy as np
 import torch
 
 from ._validate import count
-from .kl_gradients import explorer_state as kl_gradients_state
 
 #: Significant digits kept for every float in an explorer's state.
 SIGNIFICANT_DIGITS = 6
@@ -115,50 +114,25 @@ def frontier_state() -> dict[str, Any]:
     })
 
 
-#: Lesson 5's experiment: the target and the controllers' start, as the lesson states them.
-CONTROL_TARGET, CONTROL_INIT_BETA, CONTROL_LAG, CONTROL_BATCH = 0.5, 0.1, 20, 64
-
-
-def controller_noise(target: float = CONTROL_TARGET) -> float:
-    """One sample's KL spread (nats) at the β whose equilibrium KL is ``target``, rounded to 0.1.
-
-    Lesson 5 uses it as the plant's noise: the spread of log(π/π_ref) under the toy's optimum.
-    """
-    from .optimum import tilted_policy
-    from .plant import equilibrium_beta
-    from .toy_responses import make_toy_responses
-
-    betas, kls = _controller_table()
-    toy = make_toy_responses()
-    pi = tilted_policy(toy.ref_probs, toy.proxy, equilibrium_beta(target, betas, kls))
-    log_ratio = torch.log(pi / toy.ref_probs)
-    return round(float(torch.sqrt(pi @ (log_ratio - pi @ log_ratio) ** 2)), 1)
-
-
-def _controller_table() -> tuple[np.ndarray, np.ndarray]:
-    from .toy_responses import toy_frontier_table
-
-    betas, kls = toy_frontier_table(np.logspace(-2, 1, 31))
-    return betas.numpy(), kls.numpy()
-
-
 def controller_state() -> dict[str, Any]:
-    """Lesson 5: both controllers on the plant of lesson 4's toy, 1000 steps, batches of 64, lag 20."""
-    betas, kls = _controller_table()
+    """Lesson 5: both controllers on the plant of lesson 4's toy, as :data:`kl_lessons.plant.CONTROL_EXPERIMENT` sets them."""
+    from .plant import CONTROL_EXPERIMENT as experiment
+
+    betas, kls = experiment.table()
     return rounded({
         "plant_betas": betas,
         "plant_kls": kls,
-        "lag": float(CONTROL_LAG),
-        "noise": controller_noise(),
-        "batch_size": CONTROL_BATCH,
-        "kl0": 0.0,
-        "seed": 0,
-        "n_steps": 1000,
-        "init_beta": CONTROL_INIT_BETA,
-        "target": CONTROL_TARGET,
-        "horizon": 10000.0,
-        "threshold_factor": 1.5,
-        "threshold_bounds": [0.01, 1.0],
+        "lag": float(experiment.lag),
+        "noise": experiment.noise,
+        "batch_size": experiment.batch_size,
+        "kl0": experiment.kl0,
+        "seed": experiment.seed,
+        "n_steps": experiment.n_steps,
+        "init_beta": experiment.init_beta,
+        "target": experiment.target,
+        "horizon": float(experiment.horizon),
+        "threshold_factor": experiment.threshold_factor,
+        "threshold_bounds": list(experiment.threshold_bounds),
         "target_range": [0.1, 2.0],
         "log10_horizon_range": [2.0, 5.0],
         "noise_range": [0.0, 3.0],
@@ -226,6 +200,86 @@ def training_scrubber_state(runs: Mapping[str, Any], step: int = 20, samples_per
             raise ValueError(f"run {run['name']!r} has samples outside steps 0 … {n_steps - 1}")
     step = count(step, "step", minimum=0, maximum=n_steps - 1)
     return rounded({"runs": out, "n_steps": n_steps, "step": step, "front": "all runs"})
+
+
+# --------------------------------------------------------------------------- lesson 7
+def kl_gradients_state(
+    drifts: Any = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5),
+    betas: Any = (0.01, 0.04, 0.1, 0.3, 1.0),
+    *,
+    vocab_size: int = 3,
+    length: int = 3,
+    seed: int = 1,
+) -> dict[str, Any]:
+    """Lesson 7: every recipe's expected gradient against the exact one, on- and off-policy, over β and drift.
+
+    The toy is :func:`~kl_lessons.toy_sequences.jackpot_toy`: the reward is 1 for "!!!" only,
+    π_old sampled the batch, and the current policy is π = π_old + drift·step.
+    On-policy, responses come from π; off-policy, from π_old.
+
+    Returns
+    -------
+    dict
+        ``recipes`` and ``labels``; ``modes`` ("on", "off"); ``drifts``, ``betas``; per drift
+        ``kl_to_old`` and ``kl_to_ref`` (nats); ``exact`` (∇KL(π‖π_ref)) and ``reward_grad``
+        (∇E[r]), each flattened (P·V); ``expected[recipe][mode][drift]`` flattened; and
+        ``metrics[recipe][mode]`` with ``rel_error`` and ``cosine`` of the whole update
+        ∇E[r] − β·g against ∇E[r] − β·∇KL, as [β][drift] lists. The explorer's controls start at
+        ``recipe`` = "k3_loss", ``mode`` = "off", ``beta`` = 0.04 (GRPO's) and the middle ``drift``;
+        ``tokens`` and ``prefixes`` name the logits' rows.
+    """
+    from ._validate import as_tensor
+    from .kl_gradients import RECIPES, bias_metrics, expected_gradient
+    from .toy_sequences import exact_kl_gradient, jackpot_toy, reward_gradient, sequence_kl
+
+    toy = jackpot_toy(vocab_size, length, seed)
+    space, ref, old, rewards = toy.space, toy.ref, toy.old, toy.rewards
+    d = as_tensor(drifts, "drifts").to(torch.float64).reshape(-1)
+    b = as_tensor(betas, "betas").to(torch.float64).reshape(-1)
+    if bool((d < 0).any()):
+        raise ValueError("drifts must all be >= 0")
+    if bool((b <= 0).any()):
+        raise ValueError("betas must all be > 0")
+    modes = {"on": None, "off": old}
+    state: dict[str, Any] = {
+        "recipe": "k3_loss", "mode": "off", "beta": 0.04, "drift": float(d[len(d) // 2]),
+        "tokens": list(toy.tokens), "prefixes": _prefix_names(toy),
+        "recipes": list(RECIPES), "labels": list(RECIPES.values()), "modes": list(modes),
+        "drifts": d, "betas": b, "kl_to_old": [], "kl_to_ref": [], "exact": [], "reward_grad": [],
+        "expected": {r: {m: [] for m in modes} for r in RECIPES},
+        "metrics": {r: {m: {"rel_error": [], "cosine": []} for m in modes} for r in RECIPES},
+    }
+    for drift in d.tolist():
+        theta = toy.policy(drift)
+        exact, reward = exact_kl_gradient(theta, ref, space), reward_gradient(theta, space, rewards)
+        state["kl_to_old"].append(float(sequence_kl(theta, old, space)))
+        state["kl_to_ref"].append(float(sequence_kl(theta, ref, space)))
+        state["exact"].append(exact.flatten())
+        state["reward_grad"].append(reward.flatten())
+        for recipe in RECIPES:
+            for mode, sampler in modes.items():
+                state["expected"][recipe][mode].append(expected_gradient(theta, ref, space, recipe, sampler).flatten())
+    for recipe in RECIPES:
+        for mode in modes:
+            # [β][drift]: the whole update with the recipe's KL term against the exact update.
+            scores = [[bias_metrics(state["reward_grad"][i] - beta * state["expected"][recipe][mode][i],
+                                    state["reward_grad"][i] - beta * state["exact"][i]) for i in range(d.numel())]
+                      for beta in b.tolist()]
+            for key in ("rel_error", "cosine"):
+                state["metrics"][recipe][mode][key] = [[m[key] for m in row] for row in scores]
+    return rounded(state)
+
+
+def _prefix_names(toy: Any) -> list[str]:
+    """Each row of the toy's logits table named by its prefix ("∅", "a", …, "!!")."""
+    space, names = toy.space, ["∅"]
+    for prefix in range(1, space.num_prefixes):
+        chain = []
+        while prefix > 0:  # walk up to the empty prefix, collecting the tokens on the way
+            chain.append(toy.tokens[int(space.last_token[prefix])])
+            prefix = int(space.parent[prefix])
+        names.append("".join(reversed(chain)))
+    return names
 
 
 # --------------------------------------------------------------------------- lesson 8
@@ -299,7 +353,7 @@ def state_json(state: Mapping[str, Any]) -> str:
 
 
 __all__ = [
-    "SCRUBBER_METRICS", "SHOUT_THRESHOLD", "SIGNIFICANT_DIGITS", "STATE_FUNCTIONS", "controller_noise",
+    "SCRUBBER_METRICS", "SHOUT_THRESHOLD", "SIGNIFICANT_DIGITS", "STATE_FUNCTIONS",
     "controller_state", "entropy_anchor_state", "estimator_spread_state", "forecasters_state", "frontier_state",
     "reward_shaping_state", "rounded", "kl_gradients_state", "state_json", "training_scrubber_state",
 ]

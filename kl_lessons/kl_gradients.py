@@ -32,10 +32,7 @@ from .toy_sequences import (
     check_logits,
     exact_kl_gradient,
     prefix_probs,
-    jackpot_toy,
-    reward_gradient,
     rewards_vector,
-    sequence_kl,
     sequence_probs,
 )
 
@@ -245,99 +242,12 @@ def follow_recipe(
     return theta
 
 
-# --------------------------------------------------------------------------- explorer
-def _round(value: Any, digits: int = 6) -> Any:
-    if isinstance(value, dict):
-        return {k: _round(v, digits) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_round(v, digits) for v in value]
-    if isinstance(value, torch.Tensor):
-        return _round(value.tolist(), digits)
-    if isinstance(value, float):
-        return float(f"{value:.{digits}g}")
-    return value
-
-
-def _chain(space: SequenceSpace, prefix: int) -> list[int]:
-    chain = []
-    while prefix > 0:
-        chain.append(prefix)
-        prefix = int(space.parent[prefix])
-    return chain[::-1]
-
-
-def explorer_state(
-    drifts: Any = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5),
-    betas: Any = (0.01, 0.04, 0.1, 0.3, 1.0),
-    *,
-    vocab_size: int = 3,
-    length: int = 3,
-    seed: int = 1,
-) -> dict[str, Any]:
-    """The lesson-7 explorer's state: every recipe's expected gradient against the exact one, as JSON-able numbers.
-
-    The toy is :func:`~kl_lessons.toy_sequences.jackpot_toy`: the reward is 1 for "!!!" only,
-    π_old sampled the batch, and the current policy is π = π_old + drift·step.
-    On-policy, responses come from π; off-policy, from π_old.
-
-    Returns
-    -------
-    dict
-        ``recipes`` and ``labels``; ``modes`` ("on", "off"); ``drifts``, ``betas``; per drift
-        ``kl_to_old`` and ``kl_to_ref`` (nats); ``exact`` (∇KL(π‖π_ref)) and ``reward_grad``
-        (∇E[r]), each flattened (P·V); ``expected[recipe][mode][drift]`` flattened; and
-        ``metrics[recipe][mode]`` with ``rel_error`` and ``cosine`` of the whole update
-        ∇E[r] − β·g against ∇E[r] − β·∇KL, as [β][drift] lists. The explorer's controls start at
-        ``recipe`` = "k3_loss", ``mode`` = "off", ``beta`` = 0.04 (GRPO's) and the middle ``drift``;
-        ``tokens`` and ``prefixes`` name the logits' rows. Floats have 6 significant digits.
-    """
-    toy = jackpot_toy(vocab_size, length, seed)
-    space, ref, old, rewards = toy.space, toy.ref, toy.old, toy.rewards
-    d = as_tensor(drifts, "drifts").to(torch.float64).reshape(-1)
-    b = as_tensor(betas, "betas").to(torch.float64).reshape(-1)
-    if bool((d < 0).any()):
-        raise ValueError("drifts must all be >= 0")
-    if bool((b <= 0).any()):
-        raise ValueError("betas must all be > 0")
-    prefixes = ["∅"] + [
-        "".join(toy.tokens[int(space.last_token[q])] for q in _chain(space, p)) for p in range(1, space.num_prefixes)
-    ]
-    state: dict[str, Any] = {"recipe": "k3_loss", "mode": "off", "beta": 0.04, "drift": float(d[len(d) // 2]),
-                             "tokens": list(toy.tokens), "prefixes": prefixes,
-                             "recipes": list(RECIPES), "labels": list(RECIPES.values()), "modes": ["on", "off"],
-                             "drifts": d.tolist(), "betas": b.tolist(), "kl_to_old": [], "kl_to_ref": [],
-                             "exact": [], "reward_grad": [], "expected": {r: {"on": [], "off": []} for r in RECIPES},
-                             "metrics": {r: {m: {"rel_error": [], "cosine": []} for m in ("on", "off")} for r in RECIPES}}
-    exact_updates: list[list[torch.Tensor]] = []
-    for drift in d.tolist():
-        theta = toy.policy(drift)
-        exact, reward = exact_kl_gradient(theta, ref, space), reward_gradient(theta, space, rewards)
-        state["kl_to_old"].append(float(sequence_kl(theta, old, space)))
-        state["kl_to_ref"].append(float(sequence_kl(theta, ref, space)))
-        state["exact"].append(exact.flatten())
-        state["reward_grad"].append(reward.flatten())
-        exact_updates.append([reward - beta * exact for beta in b.tolist()])
-        for recipe in RECIPES:
-            for mode, sampler in (("on", None), ("off", old)):
-                state["expected"][recipe][mode].append(expected_gradient(theta, ref, space, recipe, sampler).flatten())
-    for recipe in RECIPES:
-        for mode in ("on", "off"):
-            for key in ("rel_error", "cosine"):
-                state["metrics"][recipe][mode][key] = [
-                    [bias_metrics(torch.as_tensor(state["reward_grad"][i]) - beta * state["expected"][recipe][mode][i],
-                                  exact_updates[i][j])[key] for i in range(d.numel())]
-                    for j, beta in enumerate(b.tolist())
-                ]
-    return _round(state)
-
-
 __all__ = [
     "RECIPES",
     "bias_metrics",
     "check_recipe",
     "exact_kl_gradient",
     "expected_gradient",
-    "explorer_state",
     "follow_recipe",
     "gradient_variance",
     "local_forward_kl_gradient",

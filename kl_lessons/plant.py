@@ -21,16 +21,22 @@ uses (per sequence for lesson 4's toy).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 import torch
 
 from ._validate import as_series, count, finite, in_range, number, positive, seed as as_seed
+from .controllers import AdaptiveKLController, ThresholdKLController
 
-__all__ = ["KLController", "KLPlant", "control_metrics", "equilibrium_beta", "equilibrium_kl", "simulate_control"]
+__all__ = [
+    "CONTROL_EXPERIMENT", "ControlExperiment", "KLController", "KLPlant", "control_metrics", "equilibrium_beta",
+    "equilibrium_kl", "simulate_control",
+]
 
 
 class KLController(Protocol):
@@ -404,3 +410,141 @@ def _chattering(beta: np.ndarray) -> float:
         log_beta = np.log(beta)
     moved = beta[1:] != beta[:-1]
     return float(np.abs(np.diff(log_beta))[moved].sum())
+
+
+# --------------------------------------------------------------------------- lesson 5's experiment
+@functools.lru_cache(maxsize=8)
+def _frontier_table(log10_low: float, log10_high: float, points: int) -> tuple[np.ndarray, np.ndarray]:
+    from .toy_responses import toy_frontier_table  # lesson 4's toy, built only when a table is asked for
+
+    betas, kls = toy_frontier_table(np.logspace(log10_low, log10_high, points))
+    return betas.numpy(), kls.numpy()
+
+
+@functools.lru_cache(maxsize=8)
+def _reading_spread(beta: float) -> float:
+    from .optimum import tilted_policy
+    from .toy_responses import make_toy_responses
+
+    toy = make_toy_responses()
+    pi = tilted_policy(toy.ref_probs, toy.proxy, beta)
+    log_ratio = torch.log(pi / toy.ref_probs)
+    return float(torch.sqrt(pi @ (log_ratio - pi @ log_ratio) ** 2))
+
+
+@dataclass(frozen=True)
+class ControlExperiment:
+    """Lesson 5's experiment, written once: the plant, both controllers' settings and the run.
+
+    The notebook, its explorer (:func:`kl_lessons.explorer_state.controller_state`) and its
+    self-checks all build their plants and controllers from :data:`CONTROL_EXPERIMENT`; an exercise
+    that changes one setting asks for a copy with ``dataclasses.replace(CONTROL_EXPERIMENT, …)``.
+
+    Attributes
+    ----------
+    target : float
+        The KL the controllers aim for, in nats per reply (summed over its tokens), > 0.
+    init_beta : float
+        Both controllers' starting β, in reward units per nat, > 0.
+    lag : float
+        The plant's time constant in steps (see :class:`KLPlant`).
+    batch_size : int
+        Replies per batch; the proportional rule's ``n_steps`` at every update.
+    horizon : float
+        The proportional rule's horizon, in samples (Ziegler et al.'s 10 000).
+    n_steps : int
+        Training steps of a run.
+    seed : int
+        The plant's seed: two runs with the same seed see the same noise.
+    kl0 : float
+        True KL at the start, in nats (0: the policy starts as a copy of the reference).
+    threshold_factor : float
+        The threshold rule's multiplicative step, > 1.
+    threshold_bounds : (float, float)
+        The threshold rule's lowest and highest β.
+    log10_beta_range : (float, float)
+        The β → equilibrium-KL table runs over β = 10**low … 10**high, evenly in log β …
+    table_points : int
+        … at this many points, ≥ 2.
+    """
+
+    target: float = 0.5
+    init_beta: float = 0.1
+    lag: float = 20.0
+    batch_size: int = 64
+    horizon: float = 10_000.0
+    n_steps: int = 1500
+    seed: int = 0
+    kl0: float = 0.0
+    threshold_factor: float = 1.5
+    threshold_bounds: tuple[float, float] = (0.01, 1.0)
+    log10_beta_range: tuple[float, float] = (-2.0, 1.0)
+    table_points: int = 31
+
+    def __post_init__(self) -> None:
+        for name in ("target", "init_beta", "lag", "horizon"):
+            positive(getattr(self, name), name)
+        count(self.batch_size, "batch_size")
+        count(self.n_steps, "n_steps")
+        as_seed(self.seed)
+        positive(self.kl0, "kl0", allow_zero=True)
+        low, high = (finite(x, "log10_beta_range") for x in _pair(self.log10_beta_range, "log10_beta_range"))
+        if not low < high:
+            raise ValueError(f"log10_beta_range must be (low, high) with low < high, got {self.log10_beta_range}")
+        count(self.table_points, "table_points", minimum=2)
+        # The controllers check their own settings; building one each refuses a bad experiment here.
+        AdaptiveKLController(self.init_beta, self.target, self.horizon)
+        ThresholdKLController(self.init_beta, self.target, self.threshold_factor, _pair(self.threshold_bounds,
+                                                                                       "threshold_bounds"))
+        if self.lag <= MIN_STABLE_LAG:
+            raise ValueError(f"lag must be > {MIN_STABLE_LAG} for the plant to be stable, got {self.lag}")
+
+    def table(self) -> tuple[np.ndarray, np.ndarray]:
+        """The plant's (β, equilibrium KL) table: KL(π_β‖π_ref) of lesson 4's toy, nats per reply, shape (points,) each."""
+        betas, kls = _frontier_table(*(float(x) for x in self.log10_beta_range), int(self.table_points))
+        return betas.copy(), kls.copy()  # copies: a caller's edit must not reach the cache
+
+    def beta_star(self) -> float:
+        """The β whose equilibrium KL is the target: where a perfect controller would hold β."""
+        return equilibrium_beta(self.target, *self.table())
+
+    def reading_spread(self) -> float:
+        """Standard deviation of one reply's KL reading log π_β*(y)/π_ref(y) for y ~ π_β*, in nats.
+
+        π_β* is lesson 4's optimum at :meth:`beta_star`; the mean of the reading is the KL itself.
+        """
+        return _reading_spread(self.beta_star())
+
+    @property
+    def noise(self) -> float:
+        """The plant's ``noise``: :meth:`reading_spread` rounded to 0.1 nats."""
+        return round(self.reading_spread(), 1)
+
+    def plant(self, **changes: Any) -> KLPlant:
+        """A fresh plant; ``changes`` override any of ``lag``, ``noise``, ``batch_size``, ``seed``, ``kl0``."""
+        settings = {"lag": self.lag, "noise": self.noise, "batch_size": self.batch_size, "seed": self.seed,
+                    "kl0": self.kl0}
+        unknown = sorted(set(changes) - set(settings))
+        if unknown:
+            raise ValueError(f"changes must be plant settings {sorted(settings)}, got {unknown[0]!r}")
+        return KLPlant(*self.table(), **{**settings, **changes})
+
+    def proportional(self, target: float | None = None, horizon: float | None = None) -> AdaptiveKLController:
+        """Ziegler's proportional controller at ``init_beta`` (target and horizon the experiment's unless given)."""
+        return AdaptiveKLController(self.init_beta, self.target if target is None else target,
+                                    self.horizon if horizon is None else horizon)
+
+    def threshold(self, target: float | None = None) -> ThresholdKLController:
+        """The source chapter's threshold rule at ``init_beta``, with the experiment's factor and bounds."""
+        return ThresholdKLController(self.init_beta, self.target if target is None else target,
+                                     self.threshold_factor, self.threshold_bounds)
+
+
+def _pair(value: Any, name: str) -> tuple[Any, Any]:
+    if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise ValueError(f"{name} must be a pair (low, high), got {value!r}")
+    return value[0], value[1]
+
+
+#: Lesson 5's experiment: target 0.5 nats per reply, β from 0.1, lag 20, batches of 64, horizon 10 000, 1500 steps.
+CONTROL_EXPERIMENT = ControlExperiment()

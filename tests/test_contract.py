@@ -424,6 +424,7 @@ CONTRACTS: dict[str, Any] = {
                  lambda: {**_run(), "beta": _run()["beta"][:5]}, lambda: {**_run(), "kl_true": [None] * 40}],
          "band": NUMBER + [lambda: 0.0, lambda: 1.0], "start": COUNT + [lambda: 39]}),
     "plant.KLController": Record(),
+    "plant.ControlExperiment": Record(),
     "monitor.metric_series": Raises(monitor.metric_series, lambda: {"values": KL_SERIES, "name": "kl"},
                                     {"values": SERIES}, names={"values": "kl"}),
     "monitor.nonfinite": Raises(monitor.nonfinite, lambda: {"values": KL_SERIES, "name": "kl"},
@@ -607,7 +608,6 @@ CONTRACTS: dict[str, Any] = {
         toy_sequences.jackpot_toy, lambda: {"vocab_size": 2, "length": 2, "seed": 5},
         {"vocab_size": COUNT + [lambda: 1, lambda: 9], "length": COUNT + [lambda: 0],
          "seed": COUNT + [lambda: 2**63 - 1]}),
-    "kl_gradients.explorer_state": Record(),  # its move to explorer_state.py is under way
     "kl_gradients.check_recipe": Raises(kl_gradients.check_recipe, lambda: {"recipe": "k2_loss"},
                                         {"recipe": RECIPES_BAD}, finite=False),
     "kl_gradients.response_gradients": Raises(

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from kl_lessons import kl_divergence
+from kl_lessons.explorer_state import kl_gradients_state
 from kl_lessons.kl_gradients import (
     RECIPES,
     bias_metrics,
@@ -15,7 +16,6 @@ from kl_lessons.kl_gradients import (
     follow_recipe,
     gradient_variance,
     local_forward_kl_gradient,
-    explorer_state,
     local_kl_gradient,
     response_gradients,
     sample_responses,
@@ -240,7 +240,7 @@ def test_k3_loss_settles_where_its_own_update_vanishes() -> None:
 def test_explorer_state_is_json_and_matches_the_library() -> None:
     import json
 
-    state = explorer_state(drifts=(0.0, 1.0), betas=(0.04, 1.0))
+    state = kl_gradients_state(drifts=(0.0, 1.0), betas=(0.04, 1.0))
     assert json.loads(json.dumps(state)) == state
     assert state["recipes"] == list(RECIPES) and state["kl_to_old"][0] == 0.0
     rtg = state["metrics"]["k1_reward_rtg"]["on"]
@@ -269,7 +269,7 @@ def test_explorer_state_is_json_and_matches_the_library() -> None:
         (lambda: sample_responses(sequence_probs(REF, SPACE), 0), "n"),
         (lambda: exact_kl_gradient(THETA, REF, SPACE, direction="sideways"), "direction"),
         (lambda: expected_gradient(THETA * float("nan"), REF, SPACE, "k2_loss"), "logits"),
-        (lambda: explorer_state(betas=(0.0,)), "betas"),
+        (lambda: kl_gradients_state(betas=(0.0,)), "betas"),
         (lambda: sample_responses([0.5, -0.5], 3), "probs"),
         (lambda: sample_responses(sequence_probs(REF, SPACE), 3, seed=-1), "seed"),
         (lambda: random_logits(SPACE, 1.0, seed=1.5), "seed"),
@@ -279,7 +279,7 @@ def test_explorer_state_is_json_and_matches_the_library() -> None:
         (lambda: expected_gradient(THETA, REF, "space", "k2_loss"), "space"),
         (lambda: jackpot_toy(seed="x"), "seed"),
         (lambda: jackpot_toy().policy(-1.0), "drift"),
-        (lambda: explorer_state(drifts=(-1.0,)), "drifts"),
+        (lambda: kl_gradients_state(drifts=(-1.0,)), "drifts"),
     ],
 )
 def test_bad_input_names_the_argument(call, name: str) -> None:

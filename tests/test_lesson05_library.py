@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -33,6 +34,81 @@ KLS = np.array([5.0, 1.0, 0.04, 0.001])
 def toy_table() -> tuple[np.ndarray, np.ndarray]:
     betas, kls = toy_frontier_table(np.logspace(-2, 1, 31))
     return betas.numpy(), kls.numpy()
+
+
+# --- the lesson's experiment, written once ----------------------------------------------------------
+def test_experiment_plant_is_lesson_4s_table_with_the_measured_noise(toy_table) -> None:
+    from kl_lessons.optimum import tilted_policy
+    from kl_lessons.plant import CONTROL_EXPERIMENT as experiment
+    from kl_lessons.toy_responses import make_toy_responses
+
+    betas, kls = experiment.table()
+    np.testing.assert_array_equal(betas, toy_table[0])
+    np.testing.assert_array_equal(kls, toy_table[1])
+    assert math.isclose(equilibrium_kl(experiment.beta_star(), betas, kls), experiment.target)
+    # The noise, checked by sampling: 200 000 replies from π_β*, one k1 reading each.
+    toy = make_toy_responses()
+    pi = tilted_policy(toy.ref_probs, toy.proxy, experiment.beta_star())
+    draws = torch.multinomial(pi, 200_000, replacement=True, generator=torch.Generator().manual_seed(3))
+    readings = torch.log(pi / toy.ref_probs)[draws]
+    assert abs(float(readings.std()) / experiment.reading_spread() - 1) < 0.01
+    assert experiment.noise == round(experiment.reading_spread(), 1) == 0.9
+    plant = experiment.plant(batch_size=256)
+    assert (plant.lag, plant.noise, plant.batch_size, plant.seed, plant.kl_true) == (20.0, 0.9, 256, 0, 0.0)
+
+
+def test_experiment_table_is_a_copy() -> None:
+    from kl_lessons.plant import CONTROL_EXPERIMENT as experiment
+
+    betas, _ = experiment.table()
+    betas[0] = -1.0
+    assert experiment.table()[0][0] == pytest.approx(0.01)
+
+
+def test_experiment_controllers_carry_its_settings() -> None:
+    from kl_lessons.plant import CONTROL_EXPERIMENT as experiment
+
+    prop, thr = experiment.proportional(), experiment.threshold()
+    assert (prop.value, prop.target, prop.horizon) == (0.1, 0.5, 10_000.0)
+    assert (thr.value, thr.target, thr.factor, thr.bounds) == (0.1, 0.5, 1.5, (0.01, 1.0))
+    assert experiment.proportional(target=0.25, horizon=300).horizon == 300
+    assert experiment.threshold(target=1.0).target == 1.0
+
+
+def test_explorer_and_self_checks_run_the_same_experiment() -> None:
+    from kl_lessons.explorer_state import controller_state
+    from kl_lessons.plant import CONTROL_EXPERIMENT as experiment
+
+    state = controller_state()
+    betas, kls = experiment.table()
+    assert np.allclose(state["plant_betas"], betas, rtol=1e-5) and np.allclose(state["plant_kls"], kls, rtol=1e-5)
+    assert (state["target"], state["init_beta"], state["lag"], state["batch_size"], state["horizon"], state["seed"],
+            state["n_steps"], state["noise"], state["threshold_factor"], tuple(state["threshold_bounds"])) == (
+        experiment.target, experiment.init_beta, experiment.lag, experiment.batch_size, experiment.horizon,
+        experiment.seed, experiment.n_steps, experiment.noise, experiment.threshold_factor,
+        experiment.threshold_bounds)
+
+
+@pytest.mark.parametrize("changes, name", [
+    ({"target": 0.0}, "target"), ({"init_beta": -1.0}, "init_beta"), ({"lag": 0.5}, "lag"),
+    ({"batch_size": 2.5}, "batch_size"), ({"n_steps": 0}, "n_steps"), ({"seed": -1}, "seed"), ({"kl0": -0.1}, "kl0"),
+    ({"horizon": float("nan")}, "horizon"), ({"threshold_factor": 1.0}, "factor"),
+    ({"threshold_bounds": (1.0, 0.1)}, "bounds"), ({"threshold_bounds": {0.1: 1}}, "threshold_bounds"),
+    ({"log10_beta_range": (1.0, -2.0)}, "log10_beta_range"), ({"log10_beta_range": "ab"}, "log10_beta_range"),
+    ({"table_points": 1}, "table_points"),
+])
+def test_experiment_refuses_bad_settings_naming_them(changes, name) -> None:
+    from kl_lessons.plant import CONTROL_EXPERIMENT
+
+    with pytest.raises(ValueError, match=name):
+        dataclasses.replace(CONTROL_EXPERIMENT, **changes)
+
+
+def test_experiment_plant_refuses_an_unknown_change() -> None:
+    from kl_lessons.plant import CONTROL_EXPERIMENT
+
+    with pytest.raises(ValueError, match="changes"):
+        CONTROL_EXPERIMENT.plant(horizon=5)
 
 
 # --- equilibrium_kl and its inverse ---------------------------------------------------------------
@@ -475,11 +551,42 @@ def test_check_update_by_hand_accepts_the_right_answer_and_explains_mistakes() -
     assert "finite numbers" in check_update_by_hand("abc", 1.0)
 
 
+def test_check_update_by_hand_names_an_additive_update_and_n_steps_of_one() -> None:
+    s = BY_HAND
+    beta0, gain = s["init_kl_coef"], s["batch_size"] / s["horizon"]
+    first, second = beta0 * (1 + 0.2 * gain), beta0 * (1 + 0.2 * gain) * (1 - 0.1 * gain)
+    # Each slip, in either update, gets its own message; none of them is taken for another.
+    assert "you added the step" in check_update_by_hand(beta0 + 0.2 * gain, second)
+    assert "n_steps = 1" in check_update_by_hand(beta0 * (1 + 0.2 / s["horizon"]), second)
+    assert "adds the step" in check_update_by_hand(first, first - 0.1 * gain)
+    assert "uses n_steps = 1" in check_update_by_hand(first, first * (1 - 0.1 / s["horizon"]))
+    # Both slips at once in the first update (β + e/horizon) still read as n_steps = 1, the larger slip.
+    assert "n_steps = 1" in check_update_by_hand(beta0 + 0.2 / s["horizon"], second)
+
+
 def test_check_horizon_separates_jumpy_slow_and_good() -> None:
     assert check_horizon(16_000).startswith("Meets the brief")
     assert check_horizon(3_000).startswith("Too jumpy")
     assert check_horizon(60_000).startswith("Too slow")
     assert "at least one batch" in check_horizon(10)
+    # The solution's band, 11 000 to 23 000 samples, and 10 000 just outside it (the grid's chattering 1.59).
+    assert check_horizon(11_000).startswith("Meets") and check_horizon(23_000).startswith("Meets")
+    assert check_horizon(10_000).startswith("Too jumpy") and "chattering 1.59" in check_horizon(10_000)
+    assert check_horizon(24_000).startswith("Too slow")
+
+
+def test_check_horizon_names_a_horizon_given_in_updates() -> None:
+    # 16 000 samples is 62.5 batches of 256: a learner who counts the horizon in updates passes 62.5.
+    assert "horizon in updates" in check_horizon(16_000 / 256) and "pass 16000" in check_horizon(16_000 / 256)
+    assert "at least one batch" in check_horizon(3)  # 3 × 256 samples does not pass: no such hint
+
+
+def test_horizon_exercise_runs_as_long_as_the_lessons_grid() -> None:
+    from kl_lessons.plant import CONTROL_EXPERIMENT
+    from kl_lessons.self_checks.lesson05 import HORIZON_EXPERIMENT
+
+    assert HORIZON_EXPERIMENT == dataclasses.replace(CONTROL_EXPERIMENT, batch_size=256)
+    assert HORIZON_EXPERIMENT.n_steps == CONTROL_EXPERIMENT.n_steps == 1500
 
 
 def test_kl_unbounded_ignores_float_creep_on_a_plateau() -> None:
@@ -510,7 +617,9 @@ def test_starter_cells_left_unfilled_get_fill_in_advice() -> None:
 def test_check_units_fix_accepts_both_fixes_and_names_the_slips() -> None:
     from kl_lessons.self_checks.lesson05 import UNITS_TASK, check_units_fix
 
-    goal, n = UNITS_TASK["target"], UNITS_TASK["length"]
+    from kl_lessons.plant import CONTROL_EXPERIMENT
+
+    goal, n = CONTROL_EXPERIMENT.target, UNITS_TASK["length"]
     assert check_units_fix(goal, 1.0).startswith("Right") and "lengths vary" in check_units_fix(goal, 1.0)
     per_token = check_units_fix(goal / n, 1 / n)
     assert per_token.startswith("Right") and "only while every reply" in per_token
@@ -519,7 +628,7 @@ def test_check_units_fix_accepts_both_fixes_and_names_the_slips() -> None:
     assert "reverse mistake" in check_units_fix(goal / n, 1.0)
     assert "divided by the 16 tokens" in check_units_fix(goal * n, 1 / n)  # multiplied instead of divided
     assert "scale 1, not 16" in check_units_fix(goal, float(n))
-    assert "batch size" in check_units_fix(goal / UNITS_TASK["batch_size"], 1 / n)
+    assert "batch size" in check_units_fix(goal / CONTROL_EXPERIMENT.batch_size, 1 / n)
     assert "sign" in check_units_fix(-goal, 1.0) and "sign" in check_units_fix(goal, -1 / n)
     assert check_units_fix(0.3, 1.0).startswith("Not yet")
     for junk in ("abc", None, math.nan, torch.tensor([0.5, 1.0]), 10**400):

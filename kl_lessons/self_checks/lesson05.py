@@ -7,6 +7,7 @@ is) gets "fill in" advice.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from typing import Any, Callable
@@ -15,18 +16,20 @@ import numpy as np
 
 from ..controllers import AdaptiveKLController
 from ..monitor import HealthWarning
-from ..plant import KLPlant, control_metrics, simulate_control
+from ..plant import CONTROL_EXPERIMENT, control_metrics, simulate_control
 from . import _finite_answer, _shown, _unfilled
 
 #: The by-hand exercise: Ziegler et al.'s settings and two batch readings (nats per sequence).
 BY_HAND = {"init_kl_coef": 0.15, "target": 6.0, "horizon": 10_000, "batch_size": 512, "readings": (9.0, 5.4)}
 
-#: The horizon exercise: the lesson's plant with batches of 256, and what counts as a pass.
-HORIZON_TASK = {"batch_size": 256, "n_steps": 1000, "target": 0.5, "settle_within": 300, "max_chattering": 1.0}
+#: The horizon exercise: the lesson's experiment (and run length, as in its grid of horizons) with batches of 256.
+HORIZON_EXPERIMENT = dataclasses.replace(CONTROL_EXPERIMENT, batch_size=256)
+#: What counts as a pass in the horizon exercise: settled within this many steps, chattering below this.
+HORIZON_BRIEF = {"settle_within": 300, "max_chattering": 1.5}
 
-#: The units exercise: the lesson's proportional run, with per-token readings of 16-token replies against a
-#: target of 0.5 nats per sequence (trlx #438). A fix is the (target, reading_scale) pair it passes.
-UNITS_TASK = {"target": 0.5, "length": 16, "batch_size": 64, "horizon": 10_000, "n_steps": 1500}
+#: The units exercise: the lesson's proportional run, with per-token readings of replies of ``length`` tokens
+#: against the lesson's per-sequence target (trlx #438). A fix is the (target, reading_scale) pair it passes.
+UNITS_TASK = {"length": 16}
 
 #: The "not learning" exercise: the signature asked for, and its defaults.
 StuckLowFn = Callable[..., Any]
@@ -38,16 +41,13 @@ def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=5e-4)
 
 
-def _lesson_plant(batch_size: int) -> KLPlant:
-    """A fresh copy of the lesson's plant, as its explorer builds it (lesson 4's frontier table, lag, noise,
-    seed 0), with batches of ``batch_size``."""
-    from ..explorer_state import CONTROL_LAG, _controller_table, controller_noise
-
-    return KLPlant(*_controller_table(), lag=CONTROL_LAG, noise=controller_noise(), batch_size=batch_size, seed=0)
-
-
 def check_update_by_hand(beta_after_first: float, beta_after_second: float) -> str:
-    """Check two hand-computed updates of the proportional controller (settings in :data:`BY_HAND`)."""
+    """Check two hand-computed updates of the proportional controller (settings in :data:`BY_HAND`).
+
+    Names the usual slips: the raw (unclipped) error, the clipped error without the n_steps/horizon
+    scale, ``n_steps = 1`` (one update instead of the batch's samples), an additive update
+    β + e·n/h instead of β·(1 + e·n/h), and a second update started from the first β.
+    """
     if _unfilled(beta_after_first, beta_after_second):
         return "Fill in both β values (replace each ... with your arithmetic), then run the cell again."
     b1, b2 = _finite_answer(beta_after_first), _finite_answer(beta_after_second)
@@ -58,16 +58,28 @@ def check_update_by_hand(beta_after_first: float, beta_after_second: float) -> s
     first = controller.update(s["readings"][0], n_steps=s["batch_size"])
     second = controller.update(s["readings"][1], n_steps=s["batch_size"])
     gain = s["batch_size"] / s["horizon"]
+    errors = [min(max(r / s["target"] - 1, -0.2), 0.2) for r in s["readings"]]
     if not _close(b1, first):
-        raw = s["init_kl_coef"] * (1 + (s["readings"][0] / s["target"] - 1) * gain)
-        if _close(b1, raw):
+        beta0 = s["init_kl_coef"]
+        if _close(b1, beta0 * (1 + (s["readings"][0] / s["target"] - 1) * gain)):
             return "First update: you used the raw error 0.5. The rule clips the error to [-0.2, 0.2] first."
-        if _close(b1, s["init_kl_coef"] * 1.2):
+        if _close(b1, beta0 * (1 + errors[0])):
             return "First update: the clipped error is scaled by n_steps/horizon = 512/10000 before it moves β."
-        return f"First update: not quite. Start from β = {s['init_kl_coef']}, error = clip(9/6 - 1, -0.2, 0.2)."
+        if _close(b1, beta0 * (1 + errors[0] / s["horizon"])):
+            return (f"First update: that is n_steps = 1. n_steps counts the samples of the batch just measured "
+                    f"({s['batch_size']}), not updates: the gain is {s['batch_size']}/{s['horizon']}.")
+        if _close(b1, beta0 + errors[0] * gain):
+            return ("First update: you added the step to β. The rule multiplies: β·(1 + e·n_steps/horizon), so "
+                    "the step is a fraction of β (it moves log β), not an amount of reward per nat.")
+        return f"First update: not quite. Start from β = {beta0}, error = clip(9/6 - 1, -0.2, 0.2)."
     if not _close(b2, second):
-        if _close(b2, s["init_kl_coef"] * (1 + (s["readings"][1] / s["target"] - 1) * gain)):
+        if _close(b2, s["init_kl_coef"] * (1 + errors[1] * gain)):
             return "First update right. The second one multiplies the β you got from the first, not the starting β."
+        if _close(b2, first * (1 + errors[1] / s["horizon"])):
+            return (f"First update right. The second one uses n_steps = 1: n_steps is the batch's "
+                    f"{s['batch_size']} samples, as in the first.")
+        if _close(b2, first + errors[1] * gain):
+            return "First update right. The second one adds the step to β: multiply, β·(1 + e·n_steps/horizon)."
         return "First update right. Second: the error is 5.4/6 - 1 = -0.1 (inside the clip), so β shrinks a little."
     return (
         f"Both right: β = {first:.6f}, then {second:.6f}. Each batch moves β by at most "
@@ -75,38 +87,53 @@ def check_update_by_hand(beta_after_first: float, beta_after_second: float) -> s
     )
 
 
+def _horizon_metrics(horizon: float) -> dict[str, Any]:
+    experiment = HORIZON_EXPERIMENT
+    run = simulate_control(experiment.proportional(horizon=horizon), experiment.plant(), experiment.n_steps)
+    return control_metrics(run)
+
+
+def _meets_brief(m: dict[str, Any]) -> bool:
+    settle = m["settling_step"]
+    return settle is not None and settle <= HORIZON_BRIEF["settle_within"] and m["chattering"] < HORIZON_BRIEF[
+        "max_chattering"]
+
+
 def check_horizon(horizon: float) -> str:
-    """Run the lesson's plant with batches of 256 and ``horizon``; say whether it meets the brief."""
+    """Run the lesson's experiment with batches of 256 and ``horizon``; say whether it meets the brief.
+
+    The run has the lesson's length (:data:`HORIZON_EXPERIMENT`), so its chattering is the number the grid of
+    section 5 prints. A horizon given in updates (batches) instead of samples is named as such.
+    """
     if _unfilled(horizon):
         return "Fill in your horizon (replace the ... with a number of samples), then run the cell again."
     h = _finite_answer(horizon)
-    task = HORIZON_TASK
-    if h is None or h < task["batch_size"]:
-        return f"The horizon must be a number of samples of at least one batch ({task['batch_size']})."
-    plant = _lesson_plant(task["batch_size"])
-    run = simulate_control(AdaptiveKLController(0.1, task["target"], h), plant, task["n_steps"])
-    m = control_metrics(run)
+    batch = HORIZON_EXPERIMENT.batch_size
+    if h is None or h < batch:
+        if h is not None and h >= 1 and _meets_brief(_horizon_metrics(h * batch)):
+            return (f"That looks like a horizon in updates: horizon × n_steps = {h:g} × {batch} samples would pass. "
+                    f"The horizon counts samples, as n_steps does, so pass {h * batch:g}.")
+        return f"The horizon must be a number of samples of at least one batch ({batch})."
+    m = _horizon_metrics(h)
     settle, chat = m["settling_step"], m["chattering"]
-    settled = settle is not None and settle <= task["settle_within"]
-    calm = chat < task["max_chattering"]
     said = f"horizon {h:g}: settles after {'never' if settle is None else settle} steps, chattering {chat:.2f}."
-    if settled and calm:
+    if _meets_brief(m):
         return f"Meets the brief: {said}"
-    if not calm:
+    if chat >= HORIZON_BRIEF["max_chattering"]:
         return f"Too jumpy: {said} A longer horizon makes each update smaller."
     return f"Too slow: {said} A shorter horizon lets β move faster."
 
 
 def _units_run(target: float, scale: float) -> dict[str, np.ndarray]:
-    """The lesson's ``proportional_run(target, scale)``: batches of 64, horizon 10 000, 1500 steps."""
-    task = UNITS_TASK
-    controller = AdaptiveKLController(0.1, target, task["horizon"])
-    return simulate_control(controller, _lesson_plant(task["batch_size"]), task["n_steps"], reading_scale=scale)
+    """The lesson's ``proportional_run(target, scale)``: its experiment, with readings multiplied by ``scale``."""
+    experiment = CONTROL_EXPERIMENT
+    return simulate_control(experiment.proportional(target=target), experiment.plant(), experiment.n_steps,
+                            reading_scale=scale)
 
 
 @functools.lru_cache(maxsize=1)
 def _units_reference_beta() -> np.ndarray:
-    return _units_run(UNITS_TASK["target"], 1.0)["beta"]  # per-sequence readings, per-sequence target
+    return _units_run(CONTROL_EXPERIMENT.target, 1.0)["beta"]  # per-sequence readings, per-sequence target
 
 
 def check_units_fix(target: float, scale: float) -> str:
@@ -123,8 +150,7 @@ def check_units_fix(target: float, scale: float) -> str:
         return "Please pass two finite numbers: the target (nats) and the reading scale you give proportional_run."
     if t <= 0 or sc <= 0:
         return "Mind the sign: a KL target and a reading scale are both > 0 (the scale multiplies each reading)."
-    task = UNITS_TASK
-    goal, n = task["target"], task["length"]
+    goal, n, batch = CONTROL_EXPERIMENT.target, UNITS_TASK["length"], CONTROL_EXPERIMENT.batch_size
     try:
         run = _units_run(t, sc)
     except ValueError as err:  # e.g. a target so small that kl/target overflows
@@ -149,8 +175,8 @@ def check_units_fix(target: float, scale: float) -> str:
     if _close(sc, n):
         return (f"Wrong direction: {said}. The per-token mean is the reply's sum divided by {n}; summing per "
                 "reply instead means scale 1, not 16.")
-    if _close(t, goal / task["batch_size"]) or _close(sc, 1 / task["batch_size"]):
-        return (f"Not yet: {said}. {task['batch_size']} is the batch size; the unit mix-up is per token of a "
+    if _close(t, goal / batch) or _close(sc, 1 / batch):
+        return (f"Not yet: {said}. {batch} is the batch size; the unit mix-up is per token of a "
                 f"{n}-token reply.")
     return (f"Not yet: {said}. The controller compares reading × scale with the target: make the two "
             "measure the same thing, per sequence or per token.")
