@@ -270,6 +270,99 @@ TRAINER_FACTS: tuple[TrainerFact, ...] = (
     TrainerFact("openrlhf", "key", "kl"),
 )
 
+#: Each default of :data:`TRAINER_FACTS` by name, for prose that quotes a number.
+TRAINER_FACTS_VALUE: dict[str, Any] = {f.name: f.value for f in TRAINER_FACTS if f.kind == "default"}
+
+
+def setting(name: str, short: str | None = None) -> str:
+    """A default of :data:`TRAINER_FACTS` written as its trainer spells it, in backticks.
+
+    TRL: ```beta=0.0```; verl: ```kl_loss_coef: 0.001``` (``short`` is the part of the dotted key to show, by
+    default its last part); OpenRLHF: ```--algo.kl.init_coef 0.01``` (a switch: the flag alone). The tables below
+    take their defaults from here, so a page cannot state a default the checked facts do not hold.
+    """
+    hits = [f for f in TRAINER_FACTS if f.kind == "default" and f.name == name]
+    if len(hits) != 1:
+        raise ValueError(f"name must be the name of one default in TRAINER_FACTS, got {name!r}")
+    fact = hits[0]
+    value = fact.value
+    if fact.trainer == "trl":
+        shown = f'"{value}"' if isinstance(value, str) else repr(value)
+        return f"`{name.split('.', 1)[1]}={shown}`"
+    if fact.trainer == "verl":
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        return f"`{short or name.rsplit('.', 1)[-1]}: {shown}`"
+    return f"`{name}`" if isinstance(value, bool) else f"`{name} {value}`"
+
+
+#: The "Three trainers side by side" table of "β in practice": its header, then one row per question.
+TRAINER_TABLE: tuple[tuple[str, str, str, str], ...] = (
+    ("", "TRL `GRPOTrainer`", "verl PPO", "OpenRLHF PPO"),
+    ("KL on out of the box?", f"no: {setting('GRPOConfig.beta')} [@p8_trl_pr3516]",
+     f"no: {setting('algorithm.use_kl_in_reward')} and {setting('actor_rollout_ref.actor.use_kl_loss')}",
+     "yes, in the reward"),
+    ("coefficient if you turn it on", "`beta` (DeepSeekMath used 0.04)",
+     f"{setting('algorithm.kl_ctrl.kl_coef', 'kl_ctrl.kl_coef')} (reward) or "
+     f"{setting('actor_rollout_ref.actor.kl_loss_coef')} (loss)", setting("--algo.kl.init_coef")),
+    ("estimator", f"k3 per token, times the ratio π/π_old: {setting('GRPOConfig.use_bias_correction_kl')} (the "
+                  "default since TRL v1.10 [@l07_trl_v1_10_0]), per token with "
+                  f"{setting('GRPOConfig.importance_sampling_level')}",
+     f"reward: {setting('algorithm.kl_penalty', 'algorithm.kl_penalty')} (k1); loss: "
+     f"{setting('actor_rollout_ref.actor.kl_loss_type')} (k3, clamped at 10 nats, where its gradient is zero); also "
+     "`k2`, `mse`, `abs`, and `k3+` (k3's value, k2's gradient)",
+     f"{setting('--algo.kl.estimator')}; every estimator, k1 included, clamped to ±10 nats"),
+    ("placement", f"loss ({setting('GRPOConfig.loss_type')})", "reward or loss, your choice",
+     "reward; loss with `--algo.kl.use_loss` (and `--algo.kl.unbiased_gradient` for the reverse-KL gradient)"),
+    ("controller", f"none; {setting('GRPOConfig.sync_ref_model')} (when on, π_ref moves towards π every "
+                   f"{TRAINER_FACTS_VALUE['GRPOConfig.ref_model_sync_steps']} steps with α = "
+                   f"{TRAINER_FACTS_VALUE['GRPOConfig.ref_model_mixup_alpha']})",
+     f"{setting('algorithm.kl_ctrl.type', 'kl_ctrl.type')} (`adaptive` with "
+     f"{setting('algorithm.kl_ctrl.target_kl')}, per token)",
+     f"fixed unless you set `--algo.kl.target` (with {setting('--algo.kl.horizon')})"),
+    ("advantage", f"group-standardised: {setting('GRPOConfig.scale_rewards')}",
+     f"GAE with a critic ({setting('algorithm.adv_estimator')})",
+     f"GAE with a critic ({setting('--algo.advantage.estimator')})"),
+)
+
+#: The "KL keys each trainer logs" table: trainer, key(s), what it is, unit. Every TRL, verl and OpenRLHF key is a
+#: "key" fact of :data:`TRAINER_FACTS` (so checked in the trainer's code); CleanRL's is quoted from its script.
+LOGGED_KEYS: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
+    ("TRL GRPO", ("kl",), "k3 (times the ratio with `use_bias_correction_kl`) averaged over every completion token of "
+     "the batch; logged only when `beta ≠ 0`. Some older versions averaged each completion first, then the "
+     "completions", "nats per token, mean"),
+    ("TRL GRPO", ("entropy",), "mean entropy over completion tokens", "nats per token, mean"),
+    ("verl", ("actor/reward_kl_penalty",), "the in-reward estimate (`kl_penalty`), averaged over each response's "
+     "tokens, then over the batch", "nats per token, mean"),
+    ("verl", ("actor/reward_kl_penalty_coeff",), "the β used this step", "reward per nat"),
+    ("verl", ("actor/kl_loss",), "the in-loss estimate (`kl_loss_type`), aggregated as "
+     f"{setting('actor_rollout_ref.actor.loss_agg_mode')} (the default)", "nats per token, mean"),
+    ("verl", ("actor/ppo_kl",), "k1 between π_old and π on the update's tokens: the trust region, not the reference",
+     "nats per token, mean"),
+    ("OpenRLHF", ("kl",), "the in-reward estimate (`--algo.kl.estimator`) averaged over each response's tokens, then "
+     "over the batch; with `--algo.kl.use_loss`, the in-loss estimate averaged over the batch's tokens",
+     "nats per token, mean"),
+    ("CleanRL PPO", ("losses/approx_kl", "losses/old_approx_kl"), "k3 and k1 between π_old and π on the last "
+     "minibatch", "nats per step, mean"),
+)
+
+
+def _markdown(rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(_cell(c) for c in rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows[1:]]
+    return "\n".join(lines) + "\n"
+
+
+def render_trainer_table() -> str:
+    """:data:`TRAINER_TABLE` as a markdown table; ends with a newline."""
+    return _markdown(TRAINER_TABLE)
+
+
+def render_keys_table() -> str:
+    """:data:`LOGGED_KEYS` as a markdown table (trainer, key, what it is, unit); ends with a newline."""
+    rows = [("trainer", "key", "what it is", "unit")]
+    rows += [(t, ", ".join(f"`{k}`" for k in keys), what, unit) for t, keys, what, unit in LOGGED_KEYS]
+    return _markdown(rows)
+
 
 def _cell(text: str) -> str:
     # A bare "|" would end the cell early; no row has one today, but a future edit should not break the table.
@@ -394,6 +487,9 @@ __all__ = [
     "READ_ON",
     "TRAINER_CLAIMS",
     "TRAINER_FACTS",
+    "TRAINER_FACTS_VALUE",
+    "TRAINER_TABLE",
+    "LOGGED_KEYS",
     "TrainerClaim",
     "TrainerFact",
     "DPO_FIT",
@@ -404,5 +500,8 @@ __all__ = [
     "follows_metrics",
     "gradient_follows",
     "gradient_targets",
+    "render_keys_table",
     "render_table",
+    "render_trainer_table",
+    "setting",
 ]

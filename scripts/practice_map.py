@@ -1,8 +1,9 @@
-"""Write the practice map table, rendered by ``kl_lessons.practice_map``, into every page that shows it.
+"""Write the tables rendered by ``kl_lessons.practice_map`` into every page that shows them.
 
-Each page holds the table between two MyST comment lines (``% practice-map: start …`` and
-``% practice-map: end``); everything between them is replaced, everything else is left as it is.
-The table is written in one place, the library, so the pages cannot drift apart.
+Each page holds a table between two MyST comment lines (``% practice-map: start …`` and ``% practice-map: end``;
+likewise ``trainer-table`` and ``logged-keys`` on "β in practice"); everything between them is replaced,
+everything else is left as it is. The tables are written in one place, the library, so the pages cannot drift
+apart, and their trainer facts are the ones tests/test_trainers.py checks in the trainers' code.
 
 Usage: ``python scripts/practice_map.py`` rewrites the pages; ``--check`` only reports the pages
 that are out of date and exits 1 if there are any.
@@ -18,27 +19,51 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
-from kl_lessons.practice_map import render_table  # noqa: E402
+from kl_lessons.practice_map import render_keys_table, render_table, render_trainer_table  # noqa: E402
 
-#: The pages that show the table.
-PAGES = ("practice.md", "cheatsheet.md")
-START = "% practice-map: start (written by scripts/practice_map.py from kl_lessons/practice_map.py; edit it there)"
+#: Each block's name -> (how it is rendered, the pages that show it).
+BLOCKS = {
+    "practice-map": (render_table, ("practice.md", "cheatsheet.md")),
+    "trainer-table": (render_trainer_table, ("practice.md",)),
+    "logged-keys": (render_keys_table, ("practice.md",)),
+}
+#: The pages that show a block.
+PAGES = tuple(dict.fromkeys(page for _, pages in BLOCKS.values() for page in pages))
+
+
+def start(name: str) -> str:
+    return f"% {name}: start (written by scripts/practice_map.py from kl_lessons/practice_map.py; edit it there)"
+
+
+START = start("practice-map")
 END = "% practice-map: end"
-BLOCK = re.compile(r"^% practice-map: start[^\n]*\n.*?^% practice-map: end$", re.MULTILINE | re.DOTALL)
 
 
-def updated(text: str, page: str = "page") -> str:
-    """``text`` with the block between the markers replaced by the current table; ``ValueError`` if no one block."""
-    blocks = BLOCK.findall(text)
+def _block(name: str) -> re.Pattern:
+    return re.compile(rf"^% {name}: start[^\n]*\n.*?^% {name}: end$", re.MULTILINE | re.DOTALL)
+
+
+def updated(text: str, page: str = "page", name: str = "practice-map") -> str:
+    """``text`` with block ``name`` replaced by the current table; ``ValueError`` if the page has not one such block."""
+    pattern = _block(name)
+    blocks = pattern.findall(text)
     if len(blocks) != 1:
-        raise ValueError(f"{page} must hold exactly one practice-map block, found {len(blocks)}")
+        raise ValueError(f"{page} must hold exactly one {name} block, found {len(blocks)}")
     # Blank lines around the table keep it a block of its own after the comment lines.
-    return BLOCK.sub(lambda _: f"{START}\n\n{render_table()}\n{END}", text)
+    return pattern.sub(lambda _: f"{start(name)}\n\n{BLOCKS[name][0]()}\n% {name}: end", text)
+
+
+def rewritten(text: str, page: str) -> str:
+    """``text`` with every block the page shows brought up to date."""
+    for name, (_, pages) in BLOCKS.items():
+        if page in pages:
+            text = updated(text, page, name)
+    return text
 
 
 def stale(root: Path = ROOT) -> list[str]:
-    """The pages whose table differs from what the library renders."""
-    return [page for page in PAGES if updated((root / page).read_text(), page) != (root / page).read_text()]
+    """The pages with a table that differs from what the library renders."""
+    return [page for page in PAGES if rewritten((root / page).read_text(), page) != (root / page).read_text()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,12 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     out_of_date = stale()
     if args.check:
         for page in out_of_date:
-            print(f"{page}: the practice map is out of date; run python scripts/practice_map.py")
+            print(f"{page}: a table is out of date; run python scripts/practice_map.py")
         return 1 if out_of_date else 0
     for page in out_of_date:
         path = ROOT / page
-        path.write_text(updated(path.read_text(), page))
-        print(f"{page}: practice map written")
+        path.write_text(rewritten(path.read_text(), page))
+        print(f"{page}: tables written")
     return 0
 
 

@@ -406,7 +406,11 @@ class PageScan:
 
     #: A line that dates a rename ("renamed in v0.10.2", "before 0.10.2", "… became …") or maps an old spelling to
     #: the new one ("`--old` → `--new`") may name the old spelling; the new one is still checked.
-    HISTORY = re.compile(r"(renamed|before|became|until)[^|]*\bv?\d+\.\d+|\bv?\d+\.\d+[^|]*(renamed|became)|→")
+    RENAME_WORD = re.compile(r"\b(renamed|before|became|until)\b")
+    RELEASE = re.compile(r"\bv?\d+\.\d+(\.\d+)?\b")
+
+    def dates_a_rename(self, line: str) -> bool:
+        return "→" in line or bool(self.RENAME_WORD.search(line) and self.RELEASE.search(line))
 
     def fail(self, where: str, phrase: str, why: str) -> None:
         if self.history and why.startswith("not an option"):
@@ -491,7 +495,7 @@ class PageScan:
                     self.verl_key(where, part, None)
 
     def line(self, where: str, line: str, header: list[str] | None) -> None:
-        self.history = bool(self.HISTORY.search(line))
+        self.history = self.dates_a_rename(line)
         cells = _cells(line)
         if cells is None or header is None:
             spans = list(_SPAN.finditer(line))
@@ -502,8 +506,16 @@ class PageScan:
                 self.flag(where, m.group(1), None)
             return
         row_trainer = _trainer_in(cells[0]) if cells else None
+        where = f"{where} (row {cells[0]!r})" if cells and cells[0] else where
         for i, cell in enumerate(cells):
             trainer = row_trainer or (_trainer_in(header[i]) if i < len(header) else None)
+            if i < len(header) and header[i].lower() == "key" and trainer in self.src:
+                # A table of logged keys: each key in this column must be logged by the row's trainer.
+                for m in _SPAN.finditer(cell):
+                    why = _check_key(pm.TrainerFact(trainer, "key", m.group(1)), self.src[trainer])
+                    if why:
+                        self.fail(where, m.group(1), why)
+                continue
             for m in _SPAN.finditer(cell):
                 self.span(where, m.group(1), trainer)
             for m in _FLAG.finditer(_SPAN.sub(" ", cell)):

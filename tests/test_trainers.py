@@ -231,7 +231,7 @@ def test_trl_loss_on_the_tiny_model_is_beta_times_the_mean_corrected_k3(trl_trai
 # ------------------------------------------------------------------------------------------------ pages
 def test_the_pages_and_lessons_state_only_what_the_pinned_trainers_do(sources) -> None:
     # practice.md, cheatsheet.md, glossary.md, index.md and every notebook's markdown; an old spelling is allowed
-    # only on a line that dates the rename (see trainer_checks.PageScan.HISTORY).
+    # only on a line that dates the rename (see trainer_checks.PageScan.dates_a_rename).
     failures = tc.scan_pages(sources)
     assert not failures, "\n".join(failures)
 
@@ -274,3 +274,22 @@ def test_the_wheels_are_small_and_read_without_importing_their_packages(sources)
     sizes = [ts.find_wheel(n, v).stat().st_size for n, v in ts.PINS.items()]
     assert sum(sizes) < 20e6
     assert "verl" not in sys.modules and "openrlhf" not in sys.modules
+
+
+def test_the_logged_keys_table_names_only_checked_keys() -> None:
+    checked = {(f.trainer, f.name) for f in pm.TRAINER_FACTS if f.kind == "key"}
+    for label, keys, _, _ in pm.LOGGED_KEYS:
+        trainer = tc._trainer_in(label)
+        if trainer is not None:
+            assert {(trainer, k) for k in keys} <= checked, (label, keys)
+    assert {t for t, _ in checked} == {"trl", "verl", "openrlhf"}
+
+
+def test_the_trainer_tables_quote_the_checked_defaults() -> None:
+    table = pm.render_trainer_table()
+    assert pm.setting("--algo.kl.init_coef") == "`--algo.kl.init_coef 0.01`" and "`--algo.kl.init_coef 0.01`" in table
+    assert pm.setting("actor_rollout_ref.actor.use_kl_loss") == "`use_kl_loss: false`"
+    assert pm.setting("GRPOConfig.scale_rewards") == '`scale_rewards="group"`'
+    assert pm.setting("--algo.kl.use_loss") == "`--algo.kl.use_loss`"
+    with pytest.raises(ValueError, match="name"):
+        pm.setting("--init_kl_coef")
