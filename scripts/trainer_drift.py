@@ -83,12 +83,13 @@ def main(argv: list[str] | None = None) -> int:
             new = old if args.offline else newest(name, asked.get(name), Path(tmp))
             print(f"== {name}: pinned {old.version}, compared with {new.version} ({new.origin})")
             changes = diff(settings(old), settings(new))
-            print("settings:", "no change" if not changes else f"{len(changes)} changes")
-            print("\n".join(changes[:40]) + (f"\n  … and {len(changes) - 40} more" if len(changes) > 40 else "")
-                  if changes else "", end="" if not changes else "\n")
+            print("settings:", f"{len(changes)} changed" if changes else "no change")
+            for line in changes[:40] + ([f"  … and {len(changes) - 40} more"] if len(changes) > 40 else []):
+                print(line)
             hashes = diff(old.function_hashes(), new.function_hashes())
-            print("KL functions:", "same source" if not hashes else "")
-            print("\n".join(hashes) if hashes else "", end="" if not hashes else "\n")
+            print("KL functions (hash of the source):", f"{len(hashes)} changed" if hashes else "same source")
+            for line in hashes:
+                print(line)
             broken = claims({**pinned, name: new}, name)
             failed |= bool(broken)
             print(f"course claims: {'all hold' if not broken else f'{len(broken)} fail'}")

@@ -122,6 +122,18 @@ def test_openrlhf_unbiased_gradient_off_policy_weights_prefixes_by_pi_old(source
     assert tc.check_unbiased_off_policy(sources["openrlhf"]) == []
 
 
+def test_openrlhf_clips_the_importance_weight_at_10(sources) -> None:
+    # practice.md: "w = π/π_old (detached, clipped at 10)". A token with w = e³ ≈ 20 gets the gradient of w = 10.
+    fn = sources["openrlhf"].functions()
+    assert fn.KL_IS_WEIGHT_CLIP == 10.0
+    lp = torch.tensor([-1.0], dtype=torch.float64, requires_grad=True)
+    ref, old = torch.tensor([-2.0], dtype=torch.float64), torch.tensor([-4.0], dtype=torch.float64)
+    value = fn.compute_approx_kl(lp, ref, log_probs_old=old, kl_estimator="k3", unbiased_gradient=True)
+    (g,) = torch.autograd.grad(value.sum(), lp)
+    assert value.item() == pytest.approx(kl_estimate(lp.detach(), ref, "k3").item(), rel=1e-6)
+    assert g.item() == pytest.approx(10.0 * (lp - ref).item(), rel=1e-6)
+
+
 def test_every_trainer_claim_is_stated_in_its_row() -> None:
     rows = {row.recipe: row for row in pm.PRACTICE_MAP}
     for claim in pm.TRAINER_CLAIMS:
