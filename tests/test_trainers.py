@@ -305,3 +305,19 @@ def test_the_trainer_tables_quote_the_checked_defaults() -> None:
     assert pm.setting("--algo.kl.use_loss") == "`--algo.kl.use_loss`"
     with pytest.raises(ValueError, match="name"):
         pm.setting("--init_kl_coef")
+
+
+def test_rloo_beta_multiplies_the_summed_k1_while_its_logged_kl_is_a_per_token_mean(sources) -> None:
+    # The cheat sheet and the map: RLOOConfig.beta times the k1 summed over each response, subtracted from its
+    # reward; the logged "kl" divides the batch's summed k1 by its token count. Read as statements of TRL's code.
+    import ast
+
+    src = sources["trl"]
+    statements = {ast.unparse(node) for node in ast.walk(ast.parse(src.text("trl_rloo")))
+                  if isinstance(node, (ast.Assign, ast.Expr))}
+    where = src.label("trl_rloo")
+    assert "per_token_kl = old_per_token_logps - ref_per_token_logps" in statements, where
+    assert "kl = (per_token_kl * completion_mask).sum(-1)" in statements, where
+    assert "rewards = rewards - self.beta * kl" in statements, where
+    assert any("(per_token_kl * completion_mask).sum(), completion_mask.sum().float()" in s for s in statements), where
+    assert "self._metrics[mode]['kl'].append((kl_stats[0] / kl_stats[1].clamp(min=1.0)).item())" in statements, where
