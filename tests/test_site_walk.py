@@ -10,6 +10,7 @@ or asset that forgets the prefix answers 404. Then, at a laptop width (1366×900
 - no "kernel connection is required" box;
 - each lesson's live figure redraws when its first slider moves with the keyboard;
 - no display equation, widget or page wider than its column (nothing cut off, no sideways scroll);
+- every text label inside a live figure's shadow root at least 8 px tall as rendered, and inside its figure;
 - every figure's image has alt text, on a lesson its cell's ``#| alt:`` text (never matplotlib's
   ``<Figure size …>``); every exercise's solution is closed, no two references read the same;
 - every internal link and every download (each lesson's ``.ipynb``) answers 200 under the sub-path.
@@ -268,6 +269,25 @@ INSPECT = r"""() => {
   return out;
 }"""
 
+#: The smallest rendered height (CSS px) of a text label in a live figure, at either width.
+MIN_LABEL_PX = 8
+
+# Every text label drawn inside each live figure's shadow root: its rendered height (the glyph box times the
+# figure's scale on screen, so a figure shrunk to a phone's column counts) and how far it sticks out of its svg.
+WIDGET_LABELS = r"""() => {
+  const out = [];
+  for (const host of document.querySelectorAll(".myst-anywidget")) {
+    const root = host.shadowRoot || host;
+    for (const t of root.querySelectorAll("svg text")) {
+      if (!t.textContent.trim() || t.closest("[visibility=hidden]") || getComputedStyle(t).visibility === "hidden") continue;
+      const m = t.getScreenCTM(), box = t.ownerSVGElement.getBoundingClientRect(), r = t.getBoundingClientRect();
+      out.push({ text: t.textContent.trim().slice(0, 40), height: t.getBBox().height * Math.hypot(m.a, m.b),
+                 over: Math.max(0, r.right - box.right, box.left - r.left, r.bottom - box.bottom, box.top - r.top) });
+    }
+  }
+  return out;
+}"""
+
 # The live figure's picture: the largest svg/canvas/img inside the widget (not its sliders or readouts).
 MARK_PICTURE = """(host) => {
   const root = host.shadowRoot || host;
@@ -401,6 +421,7 @@ def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple
             if blank:
                 problems.append(f"{where}: {blank} live figure(s) drew nothing in 5 s")
             found = page.evaluate(INSPECT)
+            labels = page.evaluate(WIDGET_LABELS)
             lap("inspect", clock)
             if info["location"].endswith(".ipynb"):
                 trouble = _move_live_figure(page)
@@ -422,6 +443,11 @@ def _walk(browser: Any, site: dict[str, Any], width: str, folder: Path) -> tuple
                          f"{m['tex']}" for m in found["wideMath"]]
             problems += [f"{where}: widget #{w['id']} is {w['over']:.0f} px wider than its column"
                          for w in found["wideWidgets"]]
+            lesson = info["location"].rsplit("/", 1)[-1]
+            problems += [f"{where} ({lesson}): live figure label '{lab['text']}' is {lab['height']:.1f} px tall "
+                         f"(under {MIN_LABEL_PX} px)" for lab in labels if lab["height"] < MIN_LABEL_PX]
+            problems += [f"{where} ({lesson}): live figure label '{lab['text']}' sticks out of its figure by "
+                         f"{lab['over']:.0f} px" for lab in labels if lab["over"] > 1]
             problems += [f"{where}: image without alt text: {src}" for src in found["noAlt"]]
             problems += [f"{where}: figure {a['figure'] or '(unlabelled)'} has matplotlib's placeholder for alt text: "
                          f"{a['alt']}" for a in found["alts"] if MATPLOTLIB_REPR.match(a["alt"])]

@@ -100,6 +100,33 @@ function mountWidget(el, className) {
   el.appendChild(root);
   return root;
 }
+var NARROW_PX = 560;
+function columnWidth(el) {
+  return el.getBoundingClientRect().width || document.documentElement.clientWidth;
+}
+function responsive(draw2) {
+  return ({ model, el }) => {
+    let stop = null, narrow = null;
+    const build = () => {
+      if (stop) stop();
+      el.replaceChildren();
+      narrow = columnWidth(el) < NARROW_PX;
+      stop = draw2({ model, el }, narrow);
+    };
+    build();
+    const observer = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => {
+      if (columnWidth(el) < NARROW_PX !== narrow) build();
+    });
+    if (observer) observer.observe(el);
+    return () => {
+      if (observer) observer.disconnect();
+      stop();
+    };
+  };
+}
+function gridPlace(j, { x, y, dx, dy, perRow }) {
+  return { x: x + j % perRow * dx, y: y + Math.floor(j / perRow) * dy };
+}
 function makeFigure(parent, width, height, title, description) {
   const titleId = uniqueId("kl-title");
   const descId = uniqueId("kl-desc");
@@ -311,24 +338,26 @@ var RUNS = {
   adaptive: { colour: OKABE_ITO.blue, dash: "none", name: "proportional (Ziegler et al.)", short: "proportional" },
   threshold: { colour: OKABE_ITO.vermillion, dash: "6 3", name: "threshold (×1.5 / ÷1.5)", short: "threshold" }
 };
-function render({ model, el }) {
+function draw({ model, el }, narrow) {
   const state = readModel(model, KEYS);
   const cleanups = [];
   const n = state.n_steps;
   const normals = normalDraws(state.seed, n);
   const root = mountWidget(el, "kl-controller-traces");
   const controls = html(root, "div", { class: "kl-controls" });
-  const W = 680, H = 400;
+  const W = narrow ? 360 : 680, H = narrow ? 430 : 400;
   const { figure, desc } = makeFigure(root, W, H, "Two KL controllers steering a simulated policy", "");
-  const x0 = 60, x1 = 665;
-  const klPanel = { y0: 190, y1: 42 }, betaPanel = { y0: 350, y1: 225 };
+  const x0 = narrow ? 56 : 60, x1 = narrow ? 348 : 665;
+  const klPanel = narrow ? { y0: 220, y1: 78 } : { y0: 190, y1: 42 }, betaPanel = narrow ? { y0: 380, y1: 255 } : { y0: 350, y1: 225 };
   const xOf = linear(0, n - 1, x0, x1);
-  svg(figure, "text", { x: (x0 + x1) / 2, y: 14, "text-anchor": "middle", class: "kl-title" }).textContent = "Measured KL per step, and the β each controller sets";
+  svg(figure, "text", { x: (x0 + x1) / 2, y: 14, "text-anchor": "middle", class: "kl-title" }).textContent = narrow ? "Measured KL, and the β each controller sets" : "Measured KL per step, and the β each controller sets";
   makeAxis(figure, { orient: "bottom", at: betaPanel.y0, from: x0, to: x1, count: 10 }).update(niceTicks(0, n - 1, 8), xOf, (t) => String(t));
   svg(figure, "line", { x1: x0, x2: x1, y1: klPanel.y0, y2: klPanel.y0, stroke: "#444" });
   svg(figure, "text", { x: (x0 + x1) / 2, y: H - 12, "text-anchor": "middle" }).textContent = "training step";
-  svg(figure, "text", { x: 14, y: 116, transform: "rotate(-90 14 116)", "text-anchor": "middle" }).textContent = "KL (nats)";
-  svg(figure, "text", { x: 14, y: 288, transform: "rotate(-90 14 288)", "text-anchor": "middle" }).textContent = "β (log scale)";
+  [[klPanel, "KL (nats)"], [betaPanel, "β (log scale)"]].forEach(([panel, text]) => {
+    const y = (panel.y0 + panel.y1) / 2;
+    svg(figure, "text", { x: 14, y, transform: `rotate(-90 14 ${y})`, "text-anchor": "middle" }).textContent = text;
+  });
   const klAxis = makeAxis(figure, { orient: "left", at: x0, from: klPanel.y0, to: klPanel.y1, count: 10 });
   const betaAxis = makeAxis(figure, { orient: "left", at: x0, from: betaPanel.y0, to: betaPanel.y1, count: 8 });
   const targetLine = svg(figure, "line", { x1: x0, x2: x1, stroke: OKABE_ITO.black, "stroke-width": 1.5, "stroke-dasharray": "2 3" });
@@ -341,9 +370,9 @@ function render({ model, el }) {
   }
   const legend = svg(figure, "g", { "aria-hidden": "true" });
   [...Object.values(RUNS).map((r) => [r.colour, r.dash, r.name]), [OKABE_ITO.black, "2 3", "target KL"]].forEach(([colour, dash, text], j) => {
-    const x = x0 + 10 + j * 200;
-    svg(legend, "line", { x1: x, x2: x + 24, y1: 28, y2: 28, stroke: colour, "stroke-width": 2, "stroke-dasharray": dash });
-    svg(legend, "text", { x: x + 29, y: 32 }).textContent = text;
+    const { x, y } = gridPlace(j, { x: x0 + 10, y: 28, dx: 200, dy: 16, perRow: narrow ? 1 : 3 });
+    svg(legend, "line", { x1: x, x2: x + 24, y1: y, y2: y, stroke: colour, "stroke-width": 2, "stroke-dasharray": dash });
+    svg(legend, "text", { x: x + 29, y: y + 4 }).textContent = text;
   });
   const readout = html(root, "div", { class: "kl-readout", "aria-live": "polite" });
   const table = html(readout, "table");
@@ -428,6 +457,7 @@ function render({ model, el }) {
   redraw();
   return () => cleanups.forEach((stop) => stop());
 }
+var render = responsive(draw);
 var controller_traces_default = { render };
 export {
   AdaptiveKLController,

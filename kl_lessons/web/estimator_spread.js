@@ -100,6 +100,33 @@ function mountWidget(el, className) {
   el.appendChild(root);
   return root;
 }
+var NARROW_PX = 560;
+function columnWidth(el) {
+  return el.getBoundingClientRect().width || document.documentElement.clientWidth;
+}
+function responsive(draw2) {
+  return ({ model, el }) => {
+    let stop = null, narrow = null;
+    const build = () => {
+      if (stop) stop();
+      el.replaceChildren();
+      narrow = columnWidth(el) < NARROW_PX;
+      stop = draw2({ model, el }, narrow);
+    };
+    build();
+    const observer = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => {
+      if (columnWidth(el) < NARROW_PX !== narrow) build();
+    });
+    if (observer) observer.observe(el);
+    return () => {
+      if (observer) observer.disconnect();
+      stop();
+    };
+  };
+}
+function gridPlace(j, { x, y, dx, dy, perRow }) {
+  return { x: x + j % perRow * dx, y: y + Math.floor(j / perRow) * dy };
+}
 function makeFigure(parent, width, height, title, description) {
   const titleId = uniqueId("kl-title");
   const descId = uniqueId("kl-desc");
@@ -294,7 +321,7 @@ var STYLE = {
   k2: { colour: OKABE_ITO.orange, dash: "7 4", name: "k2 = ½(log r)²" },
   k3: { colour: OKABE_ITO.green, dash: "2 3", name: "k3 = (r−1) − log r" }
 };
-function render({ model, el }) {
+function draw({ model, el }, narrow) {
   const state = readModel(model, KEYS);
   const cleanups = [];
   const sizes = batchSizes(state.max_log2_size);
@@ -303,13 +330,14 @@ function render({ model, el }) {
   const logRef = state.ref_probs.map(Math.log);
   const root = mountWidget(el, "kl-estimator-spread");
   const controls = html(root, "div", { class: "kl-controls" });
-  const W = 660, H = 330;
+  const W = narrow ? 360 : 660, H = narrow ? 360 : 330;
   const { figure, desc } = makeFigure(root, W, H, "Spread of batch-mean KL estimates against batch size", "");
-  const plot = { x0: 60, x1: 640, y0: 290, y1: 58 };
+  const plot = narrow ? { x0: 56, x1: 336, y0: 320, y1: 70 } : { x0: 60, x1: 640, y0: 290, y1: 58 };
   const xOf = linear(0, state.max_log2_size, plot.x0, plot.x1);
-  svg(figure, "text", { x: (plot.x0 + plot.x1) / 2, y: 16, "text-anchor": "middle", class: "kl-title" }).textContent = "Batch means over trials: 10–90 % band and mean";
+  svg(figure, "text", { x: narrow ? W / 2 : (plot.x0 + plot.x1) / 2, y: 16, "text-anchor": "middle", class: "kl-title" }).textContent = narrow ? "Batch means: 10–90 % band and mean" : "Batch means over trials: 10–90 % band and mean";
   svg(figure, "text", { x: (plot.x0 + plot.x1) / 2, y: H - 6, "text-anchor": "middle" }).textContent = "tokens per batch (log scale)";
-  svg(figure, "text", { x: 14, y: 160, transform: "rotate(-90 14 160)", "text-anchor": "middle" }).textContent = "batch-mean estimate (nats)";
+  const midY = (plot.y0 + plot.y1) / 2;
+  svg(figure, "text", { x: 14, y: midY, transform: `rotate(-90 14 ${midY})`, "text-anchor": "middle" }).textContent = "batch-mean estimate (nats)";
   const xAxis = makeAxis(figure, { orient: "bottom", at: plot.y0, from: plot.x0, to: plot.x1, count: 12 });
   xAxis.update(sizes.map((_, k) => k).filter((k) => k % 2 === 0), xOf, (k) => String(2 ** k));
   const yAxis = makeAxis(figure, { orient: "left", at: plot.x0, from: plot.y0, to: plot.y1, count: 12 });
@@ -326,9 +354,9 @@ function render({ model, el }) {
   const marker = svg(figure, "line", { y1: plot.y0, y2: plot.y1, stroke: OKABE_ITO.vermillion, "stroke-width": 1.5 });
   const legend = svg(figure, "g", { "aria-hidden": "true" });
   [...ESTIMATORS.map((n) => [STYLE[n].colour, STYLE[n].dash, STYLE[n].name]), [OKABE_ITO.black, "5 3", "exact KL"]].forEach(([colour, dash, text], j) => {
-    const x = plot.x0 + 10 + j * 140;
-    svg(legend, "line", { x1: x, x2: x + 22, y1: 34, y2: 34, stroke: colour, "stroke-width": 2.2, "stroke-dasharray": dash });
-    svg(legend, "text", { x: x + 27, y: 38 }).textContent = text;
+    const { x, y } = gridPlace(j, { x: narrow ? 14 : plot.x0 + 10, y: 34, dx: narrow ? 175 : 140, dy: 17, perRow: narrow ? 2 : 4 });
+    svg(legend, "line", { x1: x, x2: x + 22, y1: y, y2: y, stroke: colour, "stroke-width": 2.2, "stroke-dasharray": dash });
+    svg(legend, "text", { x: x + 27, y: y + 4 }).textContent = text;
   });
   const readout = html(root, "div", { class: "kl-readout", "aria-live": "polite" });
   const headline = html(readout, "p");
@@ -409,6 +437,7 @@ function render({ model, el }) {
   redraw();
   return () => cleanups.forEach((stop) => stop());
 }
+var render = responsive(draw);
 var estimator_spread_default = { render };
 export {
   ESTIMATORS,

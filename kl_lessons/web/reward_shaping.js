@@ -100,6 +100,33 @@ function mountWidget(el, className) {
   el.appendChild(root);
   return root;
 }
+var NARROW_PX = 560;
+function columnWidth(el) {
+  return el.getBoundingClientRect().width || document.documentElement.clientWidth;
+}
+function responsive(draw2) {
+  return ({ model, el }) => {
+    let stop = null, narrow = null;
+    const build = () => {
+      if (stop) stop();
+      el.replaceChildren();
+      narrow = columnWidth(el) < NARROW_PX;
+      stop = draw2({ model, el }, narrow);
+    };
+    build();
+    const observer = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => {
+      if (columnWidth(el) < NARROW_PX !== narrow) build();
+    });
+    if (observer) observer.observe(el);
+    return () => {
+      if (observer) observer.disconnect();
+      stop();
+    };
+  };
+}
+function gridPlace(j, { x, y, dx, dy, perRow }) {
+  return { x: x + j % perRow * dx, y: y + Math.floor(j / perRow) * dy };
+}
 function makeFigure(parent, width, height, title, description) {
   const titleId = uniqueId("kl-title");
   const descId = uniqueId("kl-desc");
@@ -255,7 +282,7 @@ function klPenalizedRewards(scores, logprobs, refLogprobs, klCoef, mask, estimat
   return { rewards, kl };
 }
 var KEYS = ["labels", "tokens", "scores", "logprobs", "ref_logprobs", "mask", "beta", "beta_max", "estimator"];
-function render({ model, el }) {
+function draw({ model, el }, narrow) {
   const state = readModel(model, KEYS);
   const cleanups = [];
   const { scores, logprobs, ref_logprobs: refLogprobs, mask, labels, tokens } = state;
@@ -273,30 +300,35 @@ function render({ model, el }) {
   }
   const root = mountWidget(el, "kl-reward-shaping");
   const controls = html(root, "div", { class: "kl-controls" });
-  const rowH = 86, top = 44, W = 660;
-  const H = top + B * rowH + 30;
+  const rowH = narrow ? 128 : 86, top = narrow ? 60 : 44, W = narrow ? 360 : 660;
+  const H = top + B * rowH + (narrow ? 10 : 30);
   const { figure, desc } = makeFigure(root, W, H, "Per-token KL-shaped rewards of a batch with padding", "");
   const defs = svg(figure, "defs");
   const hatchPenalty = hatchPattern(defs, OKABE_ITO.vermillion);
   const hatchPad = hatchPattern(defs, OKABE_ITO.grey);
-  const area = { x0: 120, x1: 520 };
+  const area = narrow ? { x0: 44, x1: 352 } : { x0: 120, x1: 520 };
   const slot = (area.x1 - area.x0) / T;
-  svg(figure, "text", { x: (area.x0 + area.x1) / 2, y: 14, "text-anchor": "middle", class: "kl-title" }).textContent = "Reward per token (reward units); padding gets 0";
-  svg(figure, "text", { x: 585, y: 14, "text-anchor": "middle", class: "kl-title" }).textContent = "Σ reward";
+  svg(figure, "text", { x: narrow ? W / 2 : (area.x0 + area.x1) / 2, y: 14, "text-anchor": "middle", class: "kl-title" }).textContent = narrow ? "Reward per token; padding gets 0" : "Reward per token (reward units); padding gets 0";
+  if (!narrow) svg(figure, "text", { x: 585, y: 14, "text-anchor": "middle", class: "kl-title" }).textContent = "Σ reward";
   const legend = svg(figure, "g", { "aria-hidden": "true" });
   [[OKABE_ITO.blue, OKABE_ITO.blue, "score (last valid token)"], [hatchPenalty, OKABE_ITO.vermillion, "−β·kl_t"], [hatchPad, OKABE_ITO.grey, "padding"]].forEach(([fill, stroke, text], j) => {
-    const x = area.x0 + j * 150;
-    svg(legend, "rect", { x, y: 22, width: 14, height: 11, fill, stroke });
-    svg(legend, "text", { x: x + 19, y: 32 }).textContent = text;
+    const { x, y } = gridPlace(j, narrow ? { x: 8, y: 22, dx: 175, dy: 17, perRow: 2 } : { x: area.x0, y: 22, dx: 150, dy: 0, perRow: 3 });
+    svg(legend, "rect", { x, y, width: 14, height: 11, fill, stroke });
+    svg(legend, "text", { x: x + 19, y: y + 10 }).textContent = text;
   });
   const rows = [];
   for (let b = 0; b < B; b += 1) {
-    const y0 = top + b * rowH + 6, y1 = top + (b + 1) * rowH - 18;
+    const y0 = top + b * rowH + (narrow ? 24 : 6), y1 = top + (b + 1) * rowH - (narrow ? 48 : 18);
     const yOf = linear(lo, hi, y1, y0);
     const axis = makeAxis(figure, { orient: "left", at: area.x0 - 4, from: y1, to: y0, count: 4 });
     axis.update(niceTicks(lo, hi, 2), yOf, (t) => fmt(t, 1));
-    svg(figure, "text", { x: 8, y: (y0 + y1) / 2 - 6 }).textContent = `response ${labels[b]}`;
-    svg(figure, "text", { x: 8, y: (y0 + y1) / 2 + 9 }).textContent = `score ${fmt(scores[b], 2)}`;
+    if (narrow) {
+      svg(figure, "text", { x: 8, y: y0 - 10 }).textContent = `response ${labels[b]}, score ${fmt(scores[b], 2)}`;
+      svg(figure, "text", { x: 296, y: y0 - 10, "text-anchor": "end" }).textContent = "Σ reward";
+    } else {
+      svg(figure, "text", { x: 8, y: (y0 + y1) / 2 - 6 }).textContent = `response ${labels[b]}`;
+      svg(figure, "text", { x: 8, y: (y0 + y1) / 2 + 9 }).textContent = `score ${fmt(scores[b], 2)}`;
+    }
     svg(figure, "line", { x1: area.x0, x2: area.x1, y1: yOf(0), y2: yOf(0), stroke: "#444" });
     const cells = [];
     for (let t = 0; t < T; t += 1) {
@@ -309,7 +341,8 @@ function render({ model, el }) {
       }
       if (tokens && tokens[b] && tokens[b][t] !== void 0) {
         const word = String(tokens[b][t]);
-        svg(figure, "text", { x: x + slot / 2, y: y1 + 12, "text-anchor": "middle", style: "font-size: 9.5px" }).textContent = word.length > 9 ? `${word.slice(0, 8)}…` : word;
+        const at = { x: x + slot / 2, y: y1 + 12 };
+        svg(figure, "text", narrow ? { x: at.x + 4, y: at.y - 2, "text-anchor": "end", transform: `rotate(-40 ${at.x + 4} ${at.y - 2})`, style: "font-size: 9.5px" } : { ...at, "text-anchor": "middle", style: "font-size: 9.5px" }).textContent = word.length > 9 ? `${word.slice(0, 8)}…` : word;
       }
       const isLast = t === last[b];
       const width = isLast ? (slot - 6) / 2 : slot - 6;
@@ -321,10 +354,10 @@ function render({ model, el }) {
       }
       cells.push({ penalty, tip });
     }
-    const total = svg(figure, "text", { x: 585, y: (y0 + y1) / 2 + 4, "text-anchor": "middle", "data-readout": `total_${b}` });
+    const total = svg(figure, "text", narrow ? { x: 352, y: y0 - 10, "text-anchor": "end", "data-readout": `total_${b}` } : { x: 585, y: (y0 + y1) / 2 + 4, "text-anchor": "middle", "data-readout": `total_${b}` });
     rows.push({ yOf, cells, total });
   }
-  svg(figure, "text", { x: (area.x0 + area.x1) / 2, y: H - 8, "text-anchor": "middle" }).textContent = "response tokens, in order";
+  if (!narrow) svg(figure, "text", { x: (area.x0 + area.x1) / 2, y: H - 8, "text-anchor": "middle" }).textContent = "response tokens, in order";
   const readout = html(root, "div", { class: "kl-readout", "aria-live": "polite" });
   const table = html(readout, "table");
   const head = html(table, "tr");
@@ -366,6 +399,7 @@ function render({ model, el }) {
   redraw();
   return () => cleanups.forEach((stop) => stop());
 }
+var render = responsive(draw);
 var reward_shaping_default = { render };
 export {
   KEYS,

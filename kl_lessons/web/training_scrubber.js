@@ -100,6 +100,33 @@ function mountWidget(el, className) {
   el.appendChild(root);
   return root;
 }
+var NARROW_PX = 560;
+function columnWidth(el) {
+  return el.getBoundingClientRect().width || document.documentElement.clientWidth;
+}
+function responsive(draw2) {
+  return ({ model, el }) => {
+    let stop = null, narrow = null;
+    const build = () => {
+      if (stop) stop();
+      el.replaceChildren();
+      narrow = columnWidth(el) < NARROW_PX;
+      stop = draw2({ model, el }, narrow);
+    };
+    build();
+    const observer = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => {
+      if (columnWidth(el) < NARROW_PX !== narrow) build();
+    });
+    if (observer) observer.observe(el);
+    return () => {
+      if (observer) observer.disconnect();
+      stop();
+    };
+  };
+}
+function gridPlace(j, { x, y, dx, dy, perRow }) {
+  return { x: x + j % perRow * dx, y: y + Math.floor(j / perRow) * dy };
+}
 function makeFigure(parent, width, height, title, description) {
   const titleId = uniqueId("kl-title");
   const descId = uniqueId("kl-desc");
@@ -241,12 +268,12 @@ function seriesRange(runs, key) {
 var KEYS = ["runs", "n_steps", "step", "front"];
 var ALL = "all runs";
 var PANELS = [
-  { key: "kl_mean", title: "KL per text (batch mean)", unit: "nats, symlog", scale: "symlog" },
-  { key: "proxy", title: "proxy reward (trained on)", unit: "points" },
-  { key: "gold", title: "gold score (not trained on)", unit: "score units" },
-  { key: "entropy", title: "policy entropy", unit: "nats/char" },
-  { key: "distinct2", title: "distinct-2 of the batch", unit: "share" },
-  { key: "beta", title: "β, the KL coefficient", unit: "points/nat" }
+  { key: "kl_mean", title: "KL per text (batch mean)", short: "KL per text (mean)", unit: "nats, symlog", scale: "symlog" },
+  { key: "proxy", title: "proxy reward (trained on)", short: "proxy (trained on)", unit: "points" },
+  { key: "gold", title: "gold score (not trained on)", short: "gold (not trained on)", unit: "score units" },
+  { key: "entropy", title: "policy entropy", short: "policy entropy", unit: "nats/char" },
+  { key: "distinct2", title: "distinct-2 of the batch", short: "distinct-2 of batch", unit: "share" },
+  { key: "beta", title: "β, the KL coefficient", short: "β, KL coefficient", unit: "points/nat" }
 ];
 var COLUMNS = [
   ["kl_mean", "KL mean (nats)"],
@@ -274,16 +301,17 @@ function placeMarker(node, kind, x, y) {
   else if (kind === "diamond") setAttrs(node, { x: x - 3.5, y: y - 3.5, transform: `rotate(45 ${x} ${y})` });
   else setAttrs(node, { x: x - 3.5, y: y - 3.5 });
 }
-function render({ model, el }) {
+function draw({ model, el }, narrow) {
   const state = readModel(model, KEYS);
   const cleanups = [];
   const runs = state.runs, n = state.n_steps;
   const names = runs.map((r) => r.name);
   const root = mountWidget(el, "kl-training-scrubber");
   const controls = html(root, "div", { class: "kl-controls" });
-  const W = 720, H = 430;
+  const W = narrow ? 360 : 720, H = narrow ? 574 : 430;
   const { figure, desc } = makeFigure(root, W, H, `Lesson 6: ${names.join(", ")}, replayed step by step`, "");
-  const cols = 3, panelW = 175, panelH = 120, gapX = 62, left = 52, tops = [52, 245];
+  const cols = narrow ? 2 : 3, panelW = narrow ? 110 : 175, panelH = narrow ? 110 : 120, gapX = narrow ? 70 : 62, left = 52;
+  const tops = narrow ? [70, 246, 422] : [52, 245];
   const xOf = (p) => linear(0, n - 1, left + p * (panelW + gapX), left + p * (panelW + gapX) + panelW);
   const cursors = [], markers = [];
   PANELS.forEach((panel, i) => {
@@ -293,8 +321,9 @@ function render({ model, el }) {
     const [lo, hi] = seriesRange(runs, panel.key).map(tf);
     const pad = 0.05 * (hi - lo);
     const y = linear(lo - pad, hi + pad, bottom, top);
-    svg(figure, "text", { x: (x0 + x1) / 2, y: top - 8, "text-anchor": "middle", class: "kl-title" }).textContent = panel.title;
-    svg(figure, "text", { x: x0 - 40, y: (top + bottom) / 2, transform: `rotate(-90 ${x0 - 40} ${(top + bottom) / 2})`, "text-anchor": "middle" }).textContent = panel.unit;
+    svg(figure, "text", { x: (x0 + x1) / 2, y: top - 8, "text-anchor": "middle", class: "kl-title", ...narrow ? { style: "font-size: 11px" } : {} }).textContent = narrow ? panel.short : panel.title;
+    const unitX = x0 - (narrow ? 36 : 40);
+    svg(figure, "text", { x: unitX, y: (top + bottom) / 2, transform: `rotate(-90 ${unitX} ${(top + bottom) / 2})`, "text-anchor": "middle" }).textContent = panel.unit;
     const inside = (t) => t >= lo - pad && t <= hi + pad;
     const ticks = panel.scale === "symlog" ? [0, 1, 10, 100, 1e3, 1e4].flatMap((v) => v ? [-v, v] : [v]).map(symlog).filter(inside).sort((a, b) => a - b) : niceTicks(lo - pad, hi + pad, 4).filter(inside);
     const label = panel.scale === "symlog" ? (t) => String(Math.round(Math.sign(t) * (10 ** Math.abs(t) - 1))) : (t) => String(Number(t.toPrecision(3)));
@@ -321,9 +350,10 @@ function render({ model, el }) {
   svg(figure, "text", { x: W / 2, y: H - 8, "text-anchor": "middle" }).textContent = "training step";
   const legend = svg(figure, "g", { "aria-hidden": "true" });
   names.forEach((name, r) => {
-    const { colour, dash } = STYLES[r % STYLES.length], x = left + r * 170;
-    svg(legend, "line", { x1: x, x2: x + 26, y1: 16, y2: 16, stroke: colour, "stroke-width": 2, "stroke-dasharray": dash });
-    svg(legend, "text", { x: x + 31, y: 20 }).textContent = name;
+    const { colour, dash } = STYLES[r % STYLES.length];
+    const { x, y } = gridPlace(r, { x: narrow ? 14 : left, y: 16, dx: 170, dy: 16, perRow: narrow ? 2 : 4 });
+    svg(legend, "line", { x1: x, x2: x + 26, y1: y, y2: y, stroke: colour, "stroke-width": 2, "stroke-dasharray": dash });
+    svg(legend, "text", { x: x + 31, y: y + 4 }).textContent = name;
   });
   const readout = html(root, "div", { class: "kl-readout", "aria-live": "polite" });
   const heading = html(readout, "p");
@@ -378,6 +408,7 @@ function render({ model, el }) {
   redrawStep();
   return () => cleanups.forEach((stop) => stop());
 }
+var render = responsive(draw);
 var training_scrubber_default = { render };
 export {
   KEYS,

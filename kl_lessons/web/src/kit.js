@@ -123,6 +123,44 @@ export function mountWidget(el, className) {
   return root;
 }
 
+/** Below this width (CSS px) of its column a widget draws its narrow layout (a phone is about 360). */
+export const NARROW_PX = 560;
+
+function columnWidth(el) {
+  return el.getBoundingClientRect().width || document.documentElement.clientWidth;
+}
+
+/**
+ * A widget's render function from `draw({ model, el }, narrow)`, which builds the widget for a wide
+ * column or, with `narrow`, for a phone's: there the figure's viewBox is about as wide as the column,
+ * so its text is drawn near its nominal size instead of shrinking with a wide figure. When the column
+ * crosses NARROW_PX (a phone turned, a window resized) the widget is built again for the model as it stands.
+ */
+export function responsive(draw) {
+  return ({ model, el }) => {
+    let stop = null, narrow = null;
+    const build = () => {
+      if (stop) stop();
+      el.replaceChildren();
+      narrow = columnWidth(el) < NARROW_PX;
+      stop = draw({ model, el }, narrow);
+    };
+    build();
+    const observer = typeof ResizeObserver === "undefined" ? null
+      : new ResizeObserver(() => { if ((columnWidth(el) < NARROW_PX) !== narrow) build(); });
+    if (observer) observer.observe(el);
+    return () => {
+      if (observer) observer.disconnect();
+      stop();
+    };
+  };
+}
+
+/** Legend entries laid out in rows of `perRow` from (x, y), each `dx` apart, rows `dy` apart: where entry j goes. */
+export function gridPlace(j, { x, y, dx, dy, perRow }) {
+  return { x: x + (j % perRow) * dx, y: y + Math.floor(j / perRow) * dy };
+}
+
 export function makeFigure(parent, width, height, title, description) {
   const titleId = uniqueId("kl-title");
   const descId = uniqueId("kl-desc");

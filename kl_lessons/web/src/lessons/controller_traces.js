@@ -3,6 +3,7 @@
 
 import {
   OKABE_ITO, setAttrs, svg, html, fmt, linear, niceTicks, mountWidget, makeFigure, makeAxis, bindSlider, readoutSpan, readModel,
+  responsive, gridPlace,
 } from "../kit.js";
 import { mulberry32 } from "../math.js";
 
@@ -136,7 +137,7 @@ const RUNS = {
   threshold: { colour: OKABE_ITO.vermillion, dash: "6 3", name: "threshold (×1.5 / ÷1.5)", short: "threshold" },
 };
 
-function render({ model, el }) {
+function draw({ model, el }, narrow) {
   const state = readModel(model, KEYS);
   const cleanups = []; // how to stop listening to the model when the view goes
   const n = state.n_steps;
@@ -145,17 +146,21 @@ function render({ model, el }) {
 
   const root = mountWidget(el, "kl-controller-traces");
   const controls = html(root, "div", { class: "kl-controls" });
-  const W = 680, H = 400;
+  // On a phone the figure is about as wide as the screen, so its text keeps its size; one legend entry a row.
+  const W = narrow ? 360 : 680, H = narrow ? 430 : 400;
   const { figure, desc } = makeFigure(root, W, H, "Two KL controllers steering a simulated policy", "");
-  const x0 = 60, x1 = 665;
-  const klPanel = { y0: 190, y1: 42 }, betaPanel = { y0: 350, y1: 225 };
+  const x0 = narrow ? 56 : 60, x1 = narrow ? 348 : 665;
+  const klPanel = narrow ? { y0: 220, y1: 78 } : { y0: 190, y1: 42 }, betaPanel = narrow ? { y0: 380, y1: 255 } : { y0: 350, y1: 225 };
   const xOf = linear(0, n - 1, x0, x1);
-  svg(figure, "text", { x: (x0 + x1) / 2, y: 14, "text-anchor": "middle", class: "kl-title" }).textContent = "Measured KL per step, and the β each controller sets";
+  svg(figure, "text", { x: (x0 + x1) / 2, y: 14, "text-anchor": "middle", class: "kl-title" }).textContent = narrow
+    ? "Measured KL, and the β each controller sets" : "Measured KL per step, and the β each controller sets";
   makeAxis(figure, { orient: "bottom", at: betaPanel.y0, from: x0, to: x1, count: 10 }).update(niceTicks(0, n - 1, 8), xOf, (t) => String(t));
   svg(figure, "line", { x1: x0, x2: x1, y1: klPanel.y0, y2: klPanel.y0, stroke: "#444" });
   svg(figure, "text", { x: (x0 + x1) / 2, y: H - 12, "text-anchor": "middle" }).textContent = "training step";
-  svg(figure, "text", { x: 14, y: 116, transform: "rotate(-90 14 116)", "text-anchor": "middle" }).textContent = "KL (nats)";
-  svg(figure, "text", { x: 14, y: 288, transform: "rotate(-90 14 288)", "text-anchor": "middle" }).textContent = "β (log scale)";
+  [[klPanel, "KL (nats)"], [betaPanel, "β (log scale)"]].forEach(([panel, text]) => {
+    const y = (panel.y0 + panel.y1) / 2;
+    svg(figure, "text", { x: 14, y, transform: `rotate(-90 14 ${y})`, "text-anchor": "middle" }).textContent = text;
+  });
   const klAxis = makeAxis(figure, { orient: "left", at: x0, from: klPanel.y0, to: klPanel.y1, count: 10 });
   const betaAxis = makeAxis(figure, { orient: "left", at: x0, from: betaPanel.y0, to: betaPanel.y1, count: 8 });
   const targetLine = svg(figure, "line", { x1: x0, x2: x1, stroke: OKABE_ITO.black, "stroke-width": 1.5, "stroke-dasharray": "2 3" });
@@ -168,9 +173,9 @@ function render({ model, el }) {
   }
   const legend = svg(figure, "g", { "aria-hidden": "true" });
   [...Object.values(RUNS).map((r) => [r.colour, r.dash, r.name]), [OKABE_ITO.black, "2 3", "target KL"]].forEach(([colour, dash, text], j) => {
-    const x = x0 + 10 + j * 200;
-    svg(legend, "line", { x1: x, x2: x + 24, y1: 28, y2: 28, stroke: colour, "stroke-width": 2, "stroke-dasharray": dash });
-    svg(legend, "text", { x: x + 29, y: 32 }).textContent = text;
+    const { x, y } = gridPlace(j, { x: x0 + 10, y: 28, dx: 200, dy: 16, perRow: narrow ? 1 : 3 });
+    svg(legend, "line", { x1: x, x2: x + 24, y1: y, y2: y, stroke: colour, "stroke-width": 2, "stroke-dasharray": dash });
+    svg(legend, "text", { x: x + 29, y: y + 4 }).textContent = text;
   });
 
   const readout = html(root, "div", { class: "kl-readout", "aria-live": "polite" });
@@ -243,4 +248,5 @@ function render({ model, el }) {
   return () => cleanups.forEach((stop) => stop());
 }
 
+const render = responsive(draw);
 export default { render };

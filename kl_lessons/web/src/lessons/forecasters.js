@@ -3,6 +3,7 @@
 
 import {
   OKABE_ITO, setAttrs, svg, html, fmt, linear, niceTicks, mountWidget, makeFigure, hatchPattern, makeAxis, bindSlider, readoutSpan, readModel,
+  responsive, gridPlace,
 } from "../kit.js";
 import { klContributions, klDivergence } from "../math.js";
 
@@ -20,7 +21,7 @@ export function forecast(pRain) {
 
 export const KEYS = ["p_rain", "q_rain", "labels", "names"];
 
-function render({ model, el }) {
+function draw({ model, el }, narrow) {
   const state = readModel(model, KEYS);
   const cleanups = []; // how to stop listening to the model when the view goes
   const [nameA, nameB] = state.names;
@@ -28,31 +29,35 @@ function render({ model, el }) {
   const root = mountWidget(el, "kl-forecasters");
   const controls = html(root, "div", { class: "kl-controls" });
 
-  const W = 660, H = 290;
+  // Two panels: the forecasts themselves, and each outcome's term in both directions. Side by side
+  // in a wide column; on a phone one above the other, in a figure about as wide as the screen.
+  const W = narrow ? 360 : 660, H = narrow ? 490 : 290;
+  const panels = narrow
+    ? [{ x0: 55, x1: 350, top: 40, bottom: 200 }, { x0: 55, x1: 350, top: 262, bottom: 422 }]
+    : [{ x0: 55, x1: 295, top: 40, bottom: 240 }, { x0: 395, x1: 645, top: 40, bottom: 240 }];
+  const [left, right] = panels;
   const { figure, desc } = makeFigure(root, W, H, `KL between ${nameA} and ${nameB}`, "");
   const defs = svg(figure, "defs");
   const hatchB = hatchPattern(defs, OKABE_ITO.orange);
   const colourA = OKABE_ITO.blue, colourB = OKABE_ITO.orange;
 
-  // Left panel: the forecasts themselves. Right panel: each outcome's term in both directions.
-  const top = 40, bottom = 240;
-  const left = { x0: 55, x1: 295 }, right = { x0: 395, x1: 645 };
-  const probY = linear(0, 1, bottom, top);
+  const probY = linear(0, 1, left.bottom, left.top);
   const TERM_LO = -0.5, TERM_HI = 2.5;
-  const termY = linear(TERM_LO, TERM_HI, bottom, top);
-  svg(figure, "text", { x: (left.x0 + left.x1) / 2, y: 18, "text-anchor": "middle", class: "kl-title" }).textContent = "The two forecasts";
-  svg(figure, "text", { x: (right.x0 + right.x1) / 2, y: 18, "text-anchor": "middle", class: "kl-title" }).textContent = "Each outcome's term p·log(p/q)";
-  makeAxis(figure, { orient: "left", at: left.x0, from: top, to: bottom, count: 6 }).update(niceTicks(0, 1, 5), probY, (t) => t.toFixed(1));
-  makeAxis(figure, { orient: "left", at: right.x0, from: top, to: bottom, count: 8 }).update(niceTicks(TERM_LO, TERM_HI, 6), termY, (t) => t.toFixed(1));
-  svg(figure, "line", { x1: left.x0, x2: left.x1, y1: bottom, y2: bottom, stroke: "#444" });
+  const termY = linear(TERM_LO, TERM_HI, right.bottom, right.top);
+  [[left, "The two forecasts", "probability"], [right, "Each outcome's term p·log(p/q)", "term (nats)"]].forEach(([panel, title, unit]) => {
+    svg(figure, "text", { x: (panel.x0 + panel.x1) / 2, y: panel.top - 22, "text-anchor": "middle", class: "kl-title" }).textContent = title;
+    const x = panel.x0 - 41, y = (panel.top + panel.bottom) / 2;
+    svg(figure, "text", { x, y, transform: `rotate(-90 ${x} ${y})`, "text-anchor": "middle" }).textContent = unit;
+  });
+  makeAxis(figure, { orient: "left", at: left.x0, from: left.top, to: left.bottom, count: 6 }).update(niceTicks(0, 1, 5), probY, (t) => t.toFixed(1));
+  makeAxis(figure, { orient: "left", at: right.x0, from: right.top, to: right.bottom, count: 8 }).update(niceTicks(TERM_LO, TERM_HI, 6), termY, (t) => t.toFixed(1));
+  svg(figure, "line", { x1: left.x0, x2: left.x1, y1: left.bottom, y2: left.bottom, stroke: "#444" });
   svg(figure, "line", { x1: right.x0, x2: right.x1, y1: termY(0), y2: termY(0), stroke: "#444" });
-  svg(figure, "text", { x: 14, y: (top + bottom) / 2, transform: `rotate(-90 14 ${(top + bottom) / 2})`, "text-anchor": "middle" }).textContent = "probability";
-  svg(figure, "text", { x: 352, y: (top + bottom) / 2, transform: `rotate(-90 352 ${(top + bottom) / 2})`, "text-anchor": "middle" }).textContent = "term (nats)";
 
   const barWidth = 34;
   const makeBars = (panel, fills, strokes) => labels.map((label, k) => {
     const centre = panel.x0 + ((k + 0.5) * (panel.x1 - panel.x0)) / labels.length;
-    svg(figure, "text", { x: centre, y: bottom + 16, "text-anchor": "middle" }).textContent = label;
+    svg(figure, "text", { x: centre, y: panel.bottom + 16, "text-anchor": "middle" }).textContent = label;
     return [0, 1].map((j) => {
       const x = centre + (j === 0 ? -barWidth - 2 : 2);
       const rect = svg(figure, "rect", { x, width: barWidth, fill: fills[j], stroke: strokes[j], "stroke-width": 1.5 });
@@ -63,12 +68,12 @@ function render({ model, el }) {
   const forecastBars = makeBars(left, [colourA, hatchB], [colourA, colourB]);
   const termBars = makeBars(right, [colourA, hatchB], [colourA, colourB]);
 
-  // Legend: colour and fill say whose probabilities weight the bars.
+  // Legend: colour and fill say whose probabilities weight the bars (one entry a row on a phone).
   const legend = svg(figure, "g", { "aria-hidden": "true" });
   [[colourA, colourA, `${nameA}; terms of KL(A‖B)`], [hatchB, colourB, `${nameB}; terms of KL(B‖A)`]].forEach(([fill, stroke, text], j) => {
-    const x = 60 + j * 300;
-    svg(legend, "rect", { x, y: H - 22, width: 14, height: 12, fill, stroke, "stroke-width": 1.5 });
-    svg(legend, "text", { x: x + 20, y: H - 12 }).textContent = text;
+    const { x, y } = gridPlace(j, narrow ? { x: 20, y: H - 40, dx: 0, dy: 20, perRow: 1 } : { x: 60, y: H - 22, dx: 300, dy: 0, perRow: 2 });
+    svg(legend, "rect", { x, y, width: 14, height: 12, fill, stroke, "stroke-width": 1.5 });
+    svg(legend, "text", { x: x + 20, y: y + 10 }).textContent = text;
   });
 
   const readout = html(root, "p", { class: "kl-readout", "aria-live": "polite" });
@@ -110,4 +115,5 @@ function render({ model, el }) {
   return () => cleanups.forEach((stop) => stop());
 }
 
+const render = responsive(draw);
 export default { render };

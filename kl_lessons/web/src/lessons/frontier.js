@@ -3,6 +3,7 @@
 
 import {
   OKABE_ITO, uniqueId, setAttrs, svg, html, fmt, linear, niceTicks, mountWidget, makeFigure, hatchPattern, makeAxis, bindSlider, readoutSpan, readModel,
+  responsive, gridPlace,
 } from "../kit.js";
 import { expectation, logSumExp, softmax } from "../math.js";
 
@@ -56,7 +57,7 @@ const MARK_STYLES = [
   [OKABE_ITO.vermillion, "cross"], [OKABE_ITO.purple, "dots"], [OKABE_ITO.green, "diagonal"],
 ];
 
-function render({ model, el }) {
+function draw({ model, el }, narrow) {
   const state = readModel(model, KEYS);
   const cleanups = []; // how to stop listening to the model when the view goes
   const { labels, marks, ref_probs: ref, rewards, gold } = state;
@@ -71,13 +72,15 @@ function render({ model, el }) {
 
   const root = mountWidget(el, "kl-frontier");
   const controls = html(root, "div", { class: "kl-controls" });
-  const W = 700, H = 340;
+  // Two panels: side by side in a wide column; on a phone one above the other, in a figure about as
+  // wide as the screen, so the text keeps its size.
+  const W = narrow ? 360 : 700, H = narrow ? 564 : 340;
   const { figure, desc } = makeFigure(root, W, H, "The optimum π_β and its place on the reward–KL frontier", "");
   const defs = svg(figure, "defs");
-  const top = 50, bottom = 250;
-  const front = { x0: 55, x1: 275 }, bars = { x0: 340, x1: 690 };
-  svg(figure, "text", { x: (front.x0 + front.x1) / 2, y: 14, "text-anchor": "middle", class: "kl-title" }).textContent = "Frontier of the exact optimum π_β";
-  svg(figure, "text", { x: (bars.x0 + bars.x1) / 2, y: 14, "text-anchor": "middle", class: "kl-title" }).textContent = "π_β (filled) beside π_ref (hatched outline)";
+  const front = narrow ? { x0: 55, x1: 345, top: 40, bottom: 220, title: 14 } : { x0: 55, x1: 275, top: 50, bottom: 250, title: 14 };
+  const bars = narrow ? { x0: 46, x1: 352, top: 334, bottom: 490, title: 282 } : { x0: 340, x1: 690, top: 50, bottom: 250, title: 14 };
+  svg(figure, "text", { x: (front.x0 + front.x1) / 2, y: front.title, "text-anchor": "middle", class: "kl-title" }).textContent = "Frontier of the exact optimum π_β";
+  svg(figure, "text", { x: (bars.x0 + bars.x1) / 2, y: bars.title, "text-anchor": "middle", class: "kl-title" }).textContent = "π_β (filled) beside π_ref (hatched outline)";
 
   // Left: expected rewards against √KL, as Gao et al. (2022) plot them.
   const xMax = Math.max(...rootKl) * 1.05 || 1;
@@ -85,17 +88,17 @@ function render({ model, el }) {
   const eLo = Math.min(...all), eHi = Math.max(...all);
   const ePad = 0.06 * (eHi - eLo || 1);
   const xOf = linear(0, xMax, front.x0, front.x1);
-  const yOf = linear(eLo - ePad, eHi + ePad, bottom, top);
-  makeAxis(figure, { orient: "left", at: front.x0, from: bottom, to: top, count: 10 }).update(niceTicks(eLo - ePad, eHi + ePad, 5), yOf, (t) => fmt(t, 1));
-  makeAxis(figure, { orient: "bottom", at: bottom, from: front.x0, to: front.x1, count: 10 }).update(niceTicks(0, xMax, 5), xOf, (t) => fmt(t, 1));
-  svg(figure, "text", { x: (front.x0 + front.x1) / 2, y: bottom + 32, "text-anchor": "middle" }).textContent = "√KL(π_β‖π_ref) (√nats)";
-  svg(figure, "text", { x: 14, y: (top + bottom) / 2, transform: `rotate(-90 14 ${(top + bottom) / 2})`, "text-anchor": "middle" }).textContent = "expected reward (reward units)";
+  const yOf = linear(eLo - ePad, eHi + ePad, front.bottom, front.top);
+  makeAxis(figure, { orient: "left", at: front.x0, from: front.bottom, to: front.top, count: 10 }).update(niceTicks(eLo - ePad, eHi + ePad, 5), yOf, (t) => fmt(t, 1));
+  makeAxis(figure, { orient: "front.bottom", at: front.bottom, from: front.x0, to: front.x1, count: 10 }).update(niceTicks(0, xMax, 5), xOf, (t) => fmt(t, 1));
+  svg(figure, "text", { x: (front.x0 + front.x1) / 2, y: front.bottom + 32, "text-anchor": "middle" }).textContent = "√KL(π_β‖π_ref) (√nats)";
+  svg(figure, "text", { x: 14, y: (front.top + front.bottom) / 2, transform: `rotate(-90 14 ${(front.top + front.bottom) / 2})`, "text-anchor": "middle" }).textContent = "expected reward (reward units)";
   const path = (ys) => rootKl.map((x, i) => `${xOf(x)},${yOf(ys[i])}`).join(" ");
   svg(figure, "polyline", { points: path(curve.expected), fill: "none", stroke: OKABE_ITO.orange, "stroke-width": 2.2 });
   if (goldCurve) svg(figure, "polyline", { points: path(goldCurve), fill: "none", stroke: OKABE_ITO.blue, "stroke-width": 2.2, "stroke-dasharray": "7 4" });
   // dE[r]/dKL = β, so on a √KL axis the slope is 2·√KL·β: a short tangent shows it.
   const clipId = uniqueId("kl-clip");
-  svg(svg(defs, "clipPath", { id: clipId }), "rect", { x: front.x0, y: top, width: front.x1 - front.x0, height: bottom - top });
+  svg(svg(defs, "clipPath", { id: clipId }), "rect", { x: front.x0, y: front.top, width: front.x1 - front.x0, height: front.bottom - front.top });
   const tangent = svg(figure, "line", { stroke: OKABE_ITO.black, "stroke-width": 1.2, "stroke-dasharray": "2 2", "clip-path": `url(#${clipId})` });
   const proxyDot = svg(figure, "circle", { r: 6, fill: OKABE_ITO.orange, stroke: OKABE_ITO.black, "stroke-width": 1.2 });
   const goldDot = goldCurve ? svg(figure, "rect", { width: 11, height: 11, fill: OKABE_ITO.blue, stroke: OKABE_ITO.black, "stroke-width": 1.2 }) : null;
@@ -104,16 +107,16 @@ function render({ model, el }) {
   if (goldCurve) entries.push([OKABE_ITO.blue, "7 4", "gold reward (true quality)"]);
   entries.push([OKABE_ITO.black, "2 2", "tangent: dE/dKL = β"]);
   entries.forEach(([colour, dash, text], j) => {
-    const y = top + 6 + j * 14;
+    const y = front.top + 6 + j * 14;
     svg(legend, "line", { x1: front.x0 + 8, x2: front.x0 + 28, y1: y, y2: y, stroke: colour, "stroke-width": 2, "stroke-dasharray": dash });
     svg(legend, "text", { x: front.x0 + 32, y: y + 4, style: "font-size: 10px" }).textContent = text;
   });
 
   // Right: π_ref and π_β for every response, grouped where consecutive labels repeat.
-  const probY = linear(0, 1, bottom, top);
-  makeAxis(figure, { orient: "left", at: bars.x0, from: bottom, to: top, count: 8 }).update(niceTicks(0, 1, 5), probY, (t) => fmt(t, 1));
-  svg(figure, "line", { x1: bars.x0, x2: bars.x1, y1: bottom, y2: bottom, stroke: "#444" });
-  svg(figure, "text", { x: bars.x0 - 32, y: (top + bottom) / 2, transform: `rotate(-90 ${bars.x0 - 32} ${(top + bottom) / 2})`, "text-anchor": "middle" }).textContent = "probability";
+  const probY = linear(0, 1, bars.bottom, bars.top);
+  makeAxis(figure, { orient: "left", at: bars.x0, from: bars.bottom, to: bars.top, count: 8 }).update(niceTicks(0, 1, 5), probY, (t) => fmt(t, 1));
+  svg(figure, "line", { x1: bars.x0, x2: bars.x1, y1: bars.bottom, y2: bars.bottom, stroke: "#444" });
+  svg(figure, "text", { x: bars.x0 - 32, y: (bars.top + bars.bottom) / 2, transform: `rotate(-90 ${bars.x0 - 32} ${(bars.top + bars.bottom) / 2})`, "text-anchor": "middle" }).textContent = "probability";
   const groups = [];
   labels.forEach((label, k) => {
     if (!groups.length || groups[groups.length - 1].label !== label) groups.push({ label, start: k, end: k });
@@ -132,18 +135,21 @@ function render({ model, el }) {
   const refFill = hatchPattern(defs, OKABE_ITO.grey, { kind: "diagonal" });
   const policyBars = ref.map((p, k) => {
     const x = slotX(k);
-    svg(figure, "rect", { x, y: probY(p), width: slot * 0.5, height: bottom - probY(p), fill: refFill, stroke: OKABE_ITO.grey, "stroke-width": 0.8 });
+    svg(figure, "rect", { x, y: probY(p), width: slot * 0.5, height: bars.bottom - probY(p), fill: refFill, stroke: OKABE_ITO.grey, "stroke-width": 0.8 });
     const { colour, fill } = styleOf(marks[k]);
     const bar = svg(figure, "rect", { x: x + slot * 0.5, width: slot * 0.5, fill, stroke: colour, "stroke-width": 0.8 });
     return { bar, tip: svg(bar, "title") };
   });
   groups.forEach(({ label, start, end }) => {
     const x = (slotX(start) + slotX(end) + slot) / 2;
-    svg(figure, "text", { x, y: bottom + 12, "text-anchor": "end", transform: `rotate(-30 ${x} ${bottom + 12})`, style: "font-size: 10px" }).textContent = label;
+    // On a phone the labels turn further, so the first one stays inside the figure.
+    const turn = narrow ? -50 : -30;
+    svg(figure, "text", { x, y: bars.bottom + 12, "text-anchor": "end", transform: `rotate(${turn} ${x} ${bars.bottom + 12})`, style: "font-size: 10px" }).textContent = label;
   });
   const legend2 = svg(figure, "g", { "aria-hidden": "true" });
   [[refFill, OKABE_ITO.grey, "π_ref"], ...fills.map((f) => [f.fill, f.colour, `π_β, ${f.mark} '${state.mark_symbol}'`])].forEach(([fill, stroke, text], j) => {
-    const x = bars.x0 + 120 + (j % 3) * 85, y = top - 6 + Math.floor(j / 3) * 15;
+    const { x, y } = gridPlace(j, narrow ? { x: bars.x0, y: bars.top - 40, dx: 100, dy: 15, perRow: 3 }
+      : { x: bars.x0 + 120, y: bars.top - 6, dx: 85, dy: 15, perRow: 3 });
     svg(legend2, "rect", { x, y, width: 12, height: 10, fill, stroke });
     svg(legend2, "text", { x: x + 16, y: y + 9, style: "font-size: 10px" }).textContent = text;
   });
@@ -167,7 +173,7 @@ function render({ model, el }) {
     const pi = tiltedPolicy(ref, rewards, state.beta);
     pi.forEach((p, k) => {
       const y = probY(Math.min(p, 1));
-      setAttrs(policyBars[k].bar, { y, height: bottom - y });
+      setAttrs(policyBars[k].bar, { y, height: bars.bottom - y });
       policyBars[k].tip.textContent = `${labels[k]}, ${marks[k]} '${state.mark_symbol}': π_β = ${fmt(p, 4)}, π_ref = ${fmt(ref[k], 4)}`;
     });
     const { expected: [e], kl: [k] } = klRewardFrontier(ref, rewards, [state.beta]);
@@ -198,4 +204,5 @@ function render({ model, el }) {
   return () => cleanups.forEach((stop) => stop());
 }
 
+const render = responsive(draw);
 export default { render };

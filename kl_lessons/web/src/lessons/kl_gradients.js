@@ -5,6 +5,7 @@
 import {
   OKABE_ITO, setAttrs, svg, html, fmt, linear, niceTicks, mountWidget, makeFigure, hatchPattern, makeAxis,
   bindSlider, bindChoice, readoutSpan, readModel,
+  responsive, gridPlace,
 } from "../kit.js";
 import { nearestIndex } from "../math.js";
 
@@ -35,43 +36,54 @@ export function biasMetrics(a, b) {
 export const KEYS = ["recipe", "mode", "beta", "drift", "tokens", "prefixes", "recipes", "labels", "modes", "drifts",
   "betas", "kl_to_old", "kl_to_ref", "exact", "reward_grad", "expected", "metrics"];
 
-function render({ model, el }) {
+function draw({ model, el }, narrow) {
   const state = readModel(model, KEYS);
   const cleanups = [];
   const root = mountWidget(el, "kl-gradients");
   const controls = html(root, "div", { class: "kl-controls" });
   const V = state.tokens.length, P = state.prefixes.length;
 
-  const W = 680, H = 300, top = 44, bottom = 232, x0 = 60, x1 = 670;
+  // The prefixes' logits in one band; on a phone in two bands, one above the other, in a figure about
+  // as wide as the screen, so the token labels keep their size.
+  const W = narrow ? 360 : 680, x0 = narrow ? 56 : 60, x1 = narrow ? 352 : 670;
+  const split = narrow ? Math.ceil(P / 2) : P;
+  const bands = (narrow ? [[0, split, 74, 190], [split, P, 256, 372]] : [[0, P, 44, 232]])
+    .map(([start, end, top, bottom]) => ({ start, end, top, bottom }));
+  const last = bands[bands.length - 1];
+  const H = last.bottom + 62;
   const { figure, desc } = makeFigure(root, W, H, "A recipe's expected update against the exact update", "");
   const defs = svg(figure, "defs");
   const hatch = hatchPattern(defs, OKABE_ITO.vermillion);
-  svg(figure, "text", { x: (x0 + x1) / 2, y: 16, "text-anchor": "middle", class: "kl-title" }).textContent =
-    "∇E[r] − β·g for every logit: the recipe's expectation (hatched) and the exact one (outline)";
-  const yAxis = makeAxis(figure, { orient: "left", at: x0, from: top, to: bottom, count: 9 });
-  const zero = svg(figure, "line", { x1: x0, x2: x1, stroke: "#444" });
-  svg(figure, "text", { x: 14, y: (top + bottom) / 2, transform: `rotate(-90 14 ${(top + bottom) / 2})`, "text-anchor": "middle" })
-    .textContent = "reward units per unit logit";
-  const slot = (x1 - x0) / (P * V);
+  svg(figure, "text", { x: (x0 + x1) / 2, y: 16, "text-anchor": "middle", class: "kl-title" }).textContent = narrow
+    ? "∇E[r] − β·g for every logit" : "∇E[r] − β·g for every logit: the recipe's expectation (hatched) and the exact one (outline)";
+  const slot = (x1 - x0) / (split * V);
   const bars = [];
-  for (let p = 0; p < P; p += 1) {
-    const groupX = x0 + p * V * slot;
-    svg(figure, "text", { x: groupX + (V * slot) / 2, y: bottom + 30, "text-anchor": "middle" }).textContent = state.prefixes[p];
-    if (p > 0) svg(figure, "line", { x1: groupX, x2: groupX, y1: top, y2: bottom + 20, stroke: "#444", "stroke-opacity": 0.2 });
-    for (let v = 0; v < V; v += 1) {
-      const x = groupX + v * slot + 1;
-      svg(figure, "text", { x: x + slot / 2 - 1, y: bottom + 14, "text-anchor": "middle", "font-size": 9 }).textContent = state.tokens[v];
-      const expected = svg(figure, "rect", { x, width: slot - 2, fill: hatch, stroke: OKABE_ITO.vermillion, "stroke-width": 1 });
-      const exact = svg(figure, "rect", { x: x + 1, width: slot - 4, fill: "none", stroke: OKABE_ITO.black, "stroke-width": 1.5, "stroke-dasharray": "3 2" });
-      bars.push({ expected, exact });
+  bands.forEach((band) => {
+    const { top, bottom } = band;
+    band.axis = makeAxis(figure, { orient: "left", at: x0, from: top, to: bottom, count: 9 });
+    band.zero = svg(figure, "line", { x1: x0, x2: x0 + (band.end - band.start) * V * slot, stroke: "#444" });
+    svg(figure, "text", { x: 14, y: (top + bottom) / 2, transform: `rotate(-90 14 ${(top + bottom) / 2})`, "text-anchor": "middle" })
+      .textContent = narrow ? "reward units / unit logit" : "reward units per unit logit";
+    for (let p = band.start; p < band.end; p += 1) {
+      const groupX = x0 + (p - band.start) * V * slot;
+      svg(figure, "text", { x: groupX + (V * slot) / 2, y: bottom + 30, "text-anchor": "middle" }).textContent = state.prefixes[p];
+      if (p > band.start) svg(figure, "line", { x1: groupX, x2: groupX, y1: top, y2: bottom + 20, stroke: "#444", "stroke-opacity": 0.2 });
+      for (let v = 0; v < V; v += 1) {
+        const x = groupX + v * slot + 1;
+        svg(figure, "text", { x: x + slot / 2 - 1, y: bottom + 14, "text-anchor": "middle", "font-size": 9 }).textContent = state.tokens[v];
+        const expected = svg(figure, "rect", { x, width: slot - 2, fill: hatch, stroke: OKABE_ITO.vermillion, "stroke-width": 1 });
+        const exact = svg(figure, "rect", { x: x + 1, width: slot - 4, fill: "none", stroke: OKABE_ITO.black, "stroke-width": 1.5, "stroke-dasharray": "3 2" });
+        bars.push({ expected, exact, band });
+      }
     }
-  }
-  svg(figure, "text", { x: (x0 + x1) / 2, y: bottom + 48, "text-anchor": "middle" }).textContent = "prefix (row of logits) and next token";
+  });
+  svg(figure, "text", { x: (x0 + x1) / 2, y: last.bottom + 48, "text-anchor": "middle" }).textContent = "prefix (row of logits) and next token";
   const legend = svg(figure, "g", { "aria-hidden": "true" });
-  svg(legend, "rect", { x: x0 + 10, y: top - 20, width: 14, height: 10, fill: hatch, stroke: OKABE_ITO.vermillion });
-  svg(legend, "text", { x: x0 + 30, y: top - 11 }).textContent = "recipe's expected update";
-  svg(legend, "rect", { x: x0 + 230, y: top - 20, width: 14, height: 10, fill: "none", stroke: OKABE_ITO.black, "stroke-dasharray": "3 2" });
-  svg(legend, "text", { x: x0 + 250, y: top - 11 }).textContent = "exact update";
+  [[hatch, OKABE_ITO.vermillion, "", "recipe's expected update"], ["none", OKABE_ITO.black, "3 2", "exact update"]].forEach(([fill, stroke, dash, text], j) => {
+    const { x, y } = gridPlace(j, narrow ? { x: x0 - 30, y: 28, dx: 0, dy: 16, perRow: 1 } : { x: x0 + 10, y: 24, dx: 220, dy: 0, perRow: 2 });
+    svg(legend, "rect", { x, y, width: 14, height: 10, fill, stroke, "stroke-dasharray": dash });
+    svg(legend, "text", { x: x + 20, y: y + 9 }).textContent = text;
+  });
 
   const readout = html(root, "div", { class: "kl-readout", "aria-live": "polite" });
   const line = html(readout, "p");
@@ -104,10 +116,14 @@ function render({ model, el }) {
     const expected = combinedUpdate(reward, state.expected[state.recipe][state.mode][i], beta);
     const lo = Math.min(0, ...exact, ...expected), hi = Math.max(0, ...exact, ...expected);
     const pad = 0.05 * (hi - lo || 1);
-    const y = linear(lo - pad, hi + pad, bottom, top);
-    yAxis.update(niceTicks(lo - pad, hi + pad, 6), y, (t) => fmt(t, Math.abs(hi - lo) < 0.5 ? 2 : 1));
-    setAttrs(zero, { y1: y(0), y2: y(0) });
+    const ticks = niceTicks(lo - pad, hi + pad, 6);
+    bands.forEach((band) => {
+      band.y = linear(lo - pad, hi + pad, band.bottom, band.top);
+      band.axis.update(ticks, band.y, (t) => fmt(t, Math.abs(hi - lo) < 0.5 ? 2 : 1));
+      setAttrs(band.zero, { y1: band.y(0), y2: band.y(0) });
+    });
     bars.forEach((bar, j) => {
+      const { y } = bar.band;
       setAttrs(bar.expected, { y: Math.min(y(0), y(expected[j])), height: Math.abs(y(expected[j]) - y(0)) });
       setAttrs(bar.exact, { y: Math.min(y(0), y(exact[j])), height: Math.abs(y(exact[j]) - y(0)) });
     });
@@ -139,4 +155,5 @@ function render({ model, el }) {
   return () => cleanups.forEach((stop) => stop());
 }
 
+const render = responsive(draw);
 export default { render };

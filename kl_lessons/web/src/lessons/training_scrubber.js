@@ -6,6 +6,7 @@
 import {
   OKABE_ITO, setAttrs, svg, html, fmt, linear, niceTicks, mountWidget, makeFigure, makeAxis, bindSlider,
   bindChoice, readModel,
+  responsive, gridPlace,
 } from "../kit.js";
 import { nearestIndex } from "../math.js";
 
@@ -41,12 +42,12 @@ export function seriesRange(runs, key) {
 export const KEYS = ["runs", "n_steps", "step", "front"];
 const ALL = "all runs";
 const PANELS = [
-  { key: "kl_mean", title: "KL per text (batch mean)", unit: "nats, symlog", scale: "symlog" },
-  { key: "proxy", title: "proxy reward (trained on)", unit: "points" },
-  { key: "gold", title: "gold score (not trained on)", unit: "score units" },
-  { key: "entropy", title: "policy entropy", unit: "nats/char" },
-  { key: "distinct2", title: "distinct-2 of the batch", unit: "share" },
-  { key: "beta", title: "β, the KL coefficient", unit: "points/nat" },
+  { key: "kl_mean", title: "KL per text (batch mean)", short: "KL per text (mean)", unit: "nats, symlog", scale: "symlog" },
+  { key: "proxy", title: "proxy reward (trained on)", short: "proxy (trained on)", unit: "points" },
+  { key: "gold", title: "gold score (not trained on)", short: "gold (not trained on)", unit: "score units" },
+  { key: "entropy", title: "policy entropy", short: "policy entropy", unit: "nats/char" },
+  { key: "distinct2", title: "distinct-2 of the batch", short: "distinct-2 of batch", unit: "share" },
+  { key: "beta", title: "β, the KL coefficient", short: "β, KL coefficient", unit: "points/nat" },
 ];
 const COLUMNS = [
   ["kl_mean", "KL mean (nats)"], ["kl_max", "KL max (nats)"], ["proxy", "proxy"], ["gold", "gold"],
@@ -71,7 +72,7 @@ function placeMarker(node, kind, x, y) {
   else setAttrs(node, { x: x - 3.5, y: y - 3.5 });
 }
 
-function render({ model, el }) {
+function draw({ model, el }, narrow) {
   const state = readModel(model, KEYS);
   const cleanups = [];
   const runs = state.runs, n = state.n_steps;
@@ -79,9 +80,11 @@ function render({ model, el }) {
   const root = mountWidget(el, "kl-training-scrubber");
   const controls = html(root, "div", { class: "kl-controls" });
 
-  const W = 720, H = 430;
+  // Six panels, three a row; on a phone two a row, in a figure about as wide as the screen so the text keeps its size.
+  const W = narrow ? 360 : 720, H = narrow ? 574 : 430;
   const { figure, desc } = makeFigure(root, W, H, `Lesson 6: ${names.join(", ")}, replayed step by step`, "");
-  const cols = 3, panelW = 175, panelH = 120, gapX = 62, left = 52, tops = [52, 245];
+  const cols = narrow ? 2 : 3, panelW = narrow ? 110 : 175, panelH = narrow ? 110 : 120, gapX = narrow ? 70 : 62, left = 52;
+  const tops = narrow ? [70, 246, 422] : [52, 245];
   const xOf = (p) => linear(0, n - 1, left + p * (panelW + gapX), left + p * (panelW + gapX) + panelW);
   const cursors = [], markers = [];
   PANELS.forEach((panel, i) => {
@@ -91,8 +94,10 @@ function render({ model, el }) {
     const [lo, hi] = seriesRange(runs, panel.key).map(tf);
     const pad = 0.05 * (hi - lo);
     const y = linear(lo - pad, hi + pad, bottom, top);
-    svg(figure, "text", { x: (x0 + x1) / 2, y: top - 8, "text-anchor": "middle", class: "kl-title" }).textContent = panel.title;
-    svg(figure, "text", { x: x0 - 40, y: (top + bottom) / 2, transform: `rotate(-90 ${x0 - 40} ${(top + bottom) / 2})`, "text-anchor": "middle" }).textContent = panel.unit;
+    svg(figure, "text", { x: (x0 + x1) / 2, y: top - 8, "text-anchor": "middle", class: "kl-title", ...(narrow ? { style: "font-size: 11px" } : {}) })
+      .textContent = narrow ? panel.short : panel.title;
+    const unitX = x0 - (narrow ? 36 : 40);
+    svg(figure, "text", { x: unitX, y: (top + bottom) / 2, transform: `rotate(-90 ${unitX} ${(top + bottom) / 2})`, "text-anchor": "middle" }).textContent = panel.unit;
     const inside = (t) => t >= lo - pad && t <= hi + pad;
     // A symlog axis is labelled at 0, ±1, ±10, ±100 … in the data's own units.
     const ticks = panel.scale === "symlog"
@@ -123,9 +128,10 @@ function render({ model, el }) {
   svg(figure, "text", { x: W / 2, y: H - 8, "text-anchor": "middle" }).textContent = "training step";
   const legend = svg(figure, "g", { "aria-hidden": "true" });
   names.forEach((name, r) => {
-    const { colour, dash } = STYLES[r % STYLES.length], x = left + r * 170;
-    svg(legend, "line", { x1: x, x2: x + 26, y1: 16, y2: 16, stroke: colour, "stroke-width": 2, "stroke-dasharray": dash });
-    svg(legend, "text", { x: x + 31, y: 20 }).textContent = name;
+    const { colour, dash } = STYLES[r % STYLES.length];
+    const { x, y } = gridPlace(r, { x: narrow ? 14 : left, y: 16, dx: 170, dy: 16, perRow: narrow ? 2 : 4 });
+    svg(legend, "line", { x1: x, x2: x + 26, y1: y, y2: y, stroke: colour, "stroke-width": 2, "stroke-dasharray": dash });
+    svg(legend, "text", { x: x + 31, y: y + 4 }).textContent = name;
   });
 
   const readout = html(root, "div", { class: "kl-readout", "aria-live": "polite" });
@@ -185,4 +191,5 @@ function render({ model, el }) {
   return () => cleanups.forEach((stop) => stop());
 }
 
+const render = responsive(draw);
 export default { render };
