@@ -247,6 +247,17 @@ def test_self_check_messages():
     assert check_full_kl(lambda p, r, v, t: 1 / 0).startswith("Not yet: your function raised ZeroDivisionError")
 
 
+def test_full_kl_check_names_the_per_token_mean():
+    """Averaging the per-position KL over the text (a per-token mean) instead of summing it is named as such."""
+    def per_token_mean(policy, reference, vocab, tokens):
+        return _exact_text_kl(policy, reference, vocab, tokens) / tokens.shape[1]
+
+    message = check_full_kl(per_token_mean)
+    assert message.startswith("Not yet: that is the mean KL per character") and "sum over its positions" in message
+    # The slip is recognised by its value, not by its shape: a vector of the right shape but wrong values is not it.
+    assert "mean KL per character" not in check_full_kl(lambda p, r, v, t: 2 * _exact_text_kl(p, r, v, t))
+
+
 def test_shout_threshold_check_recomputes_and_names_slips():
     from kl_lessons.self_checks.lesson06 import check_shout_threshold
 

@@ -59,6 +59,12 @@ def check_full_kl(fn: FullKLFn) -> str:
     reversed_kl = _exact_text_kl(reference, policy, vocab, tokens)
     if torch.allclose(got, reversed_kl, atol=1e-4) and not torch.allclose(got, expected, atol=1e-4):
         return "Not yet: that is KL(π_ref‖π). RLHF penalises KL(π‖π_ref): weight by the policy's probabilities."
+    per_token = expected / tokens.shape[1]
+    if torch.allclose(got, per_token, atol=1e-5) and not torch.allclose(got, expected, atol=1e-4):
+        return (
+            "Not yet: that is the mean KL per character. The KL of a text is the sum over its positions (the "
+            f"chain rule): sum over the last dimension instead of averaging, which is {tokens.shape[1]} times more."
+        )
     if not torch.allclose(got, expected, atol=1e-4):
         return (
             f"Not yet: for the first text you gave {float(got[0]):.4f} nats, expected {float(expected[0]):.4f}. "
