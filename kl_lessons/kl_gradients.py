@@ -32,8 +32,10 @@ from .toy_sequences import (
     check_logits,
     exact_kl_gradient,
     prefix_probs,
+    random_logits,
     rewards_vector,
     sequence_probs,
+    sequence_space,
 )
 
 #: Recipe names and what each one is, in the order the lesson compares them.
@@ -111,7 +113,10 @@ def response_gradients(
 
 
 def sampling_probs(logits: Any, space: SequenceSpace, old_logits: Any = None) -> torch.Tensor:
-    """Probability of each response under the sampling policy (π_old if given, else π), shape (N,)."""
+    """Probability of each response under the sampling policy (π_old if given, else π), shape (N,).
+
+    Public API: the μ that :func:`expected_gradient` and :func:`sampled_gradients` average over.
+    """
     theta = check_logits(logits, space).detach()  # checked even when π_old samples: it is still an argument
     sampler = theta if old_logits is None else check_logits(old_logits, space, "old_logits").detach()
     return sequence_probs(sampler, space)
@@ -141,7 +146,8 @@ def gradient_variance(
 def sample_responses(probs: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
     """Draw ``n`` response indices from ``probs`` by inverse CDF with a private float64 generator.
 
-    The same seed gives the same draws on any CPU and thread count.
+    The same seed gives the same draws on any CPU and thread count. Public API: the sampler behind
+    :func:`sampled_gradients`, for drawing a batch of the toy's responses yourself.
     """
     n = count(n, "n", maximum=10**8)
     p = as_tensor(probs, "probs").detach().to(torch.float64)
@@ -172,6 +178,31 @@ def bias_metrics(estimate: torch.Tensor, exact: torch.Tensor) -> dict[str, float
         raise ValueError("exact is the zero gradient: relative error and cosine are undefined")
     return {"rel_error": float((e - x).norm()) / norm, "cosine": float(e @ x) / (float(e.norm()) * norm or 1.0)}
 
+
+
+def off_policy_winners(
+    length: int, n_toys: int, *, vocab_size: int = 3, old_scale: float = 0.5, seed: int = 0
+) -> dict[str, int]:
+    """How often each recipe is the least biased off-policy, over ``n_toys`` random toys.
+
+    Toy i: π_ref has N(0, 1) logits, π = π_ref + N(0, 1) and π_old = π + N(0, ``old_scale``²), in
+    the logits (seeds ``seed + 3i``, ``+ 1``, ``+ 2``). A recipe wins a toy when its expected
+    gradient over responses from π_old has the smallest relative error against the exact
+    ∇KL(π‖π_ref) (:func:`bias_metrics`). Returns recipe → number of toys won, in
+    :data:`RECIPES` order; the counts add up to ``n_toys``.
+    """
+    n, scale, base = count(n_toys, "n_toys"), positive(old_scale, "old_scale"), as_seed(seed)
+    as_seed(base + 3 * n, "seed")  # the last toy's seeds must be valid too
+    space = sequence_space(vocab_size, length)
+    wins = dict.fromkeys(RECIPES, 0)
+    for i in range(n):
+        ref = random_logits(space, 1.0, seed=base + 3 * i)
+        theta = ref + random_logits(space, 1.0, seed=base + 3 * i + 1)
+        old = theta + random_logits(space, scale, seed=base + 3 * i + 2)
+        exact = exact_kl_gradient(theta, ref, space)
+        errors = {r: bias_metrics(expected_gradient(theta, ref, space, r, old), exact)["rel_error"] for r in RECIPES}
+        wins[min(errors, key=errors.__getitem__)] += 1
+    return wins
 
 # --------------------------------------------------------------------------- closed forms
 def _rowwise(logits: Any, ref_logits: Any, space: SequenceSpace, weights_logits: Any, reverse: bool) -> torch.Tensor:
@@ -252,6 +283,7 @@ __all__ = [
     "gradient_variance",
     "local_forward_kl_gradient",
     "local_kl_gradient",
+    "off_policy_winners",
     "response_gradients",
     "sample_responses",
     "sampled_gradients",

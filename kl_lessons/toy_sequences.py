@@ -238,6 +238,54 @@ def myopic_optimum(ref_logits: Any, space: SequenceSpace, rewards: Any, beta: fl
 
 
 
+
+#: The reward shapes :func:`myopic_kl_ratios` draws: one jackpot response, Gaussian, or coin-flip rewards.
+REWARD_KINDS = ("jackpot", "gaussian", "bernoulli")
+
+
+def random_rewards(space: SequenceSpace, kind: str, seed: int = 0) -> torch.Tensor:
+    """One reward per response, shape (N,), float64, drawn from a private generator.
+
+    ``kind`` is ``"jackpot"`` (1 for one response picked uniformly, 0 elsewhere), ``"gaussian"``
+    (independent N(0, 1)) or ``"bernoulli"`` (independent 0 or 1, each with probability 1/2).
+    """
+    _check_space(space)
+    if kind not in REWARD_KINDS:
+        raise ValueError(f"kind must be one of {REWARD_KINDS}, got {kind!r}")
+    gen = torch.Generator().manual_seed(as_seed(seed))
+    n = space.num_sequences
+    if kind == "jackpot":
+        rewards = torch.zeros(n, dtype=torch.float64)
+        rewards[int(torch.randint(n, (), generator=gen))] = 1.0
+        return rewards
+    if kind == "gaussian":
+        return torch.randn(n, generator=gen, dtype=torch.float64)
+    return (torch.rand(n, generator=gen, dtype=torch.float64) < 0.5).to(torch.float64)
+
+
+def myopic_kl_ratios(
+    kind: str, n_toys: int, beta: float, *, vocab_size: int = 3, length: int = 3, seed: int = 0
+) -> torch.Tensor:
+    """KL(π_myopic‖π_ref) / KL(π_β‖π_ref) on ``n_toys`` random toys, shape (n_toys,).
+
+    Toy i has π_ref with N(0, 1) logits (seed ``seed + 2i``) and rewards from
+    :func:`random_rewards` (``kind``, seed ``seed + 2i + 1``). π_β is the tilted optimum over
+    whole responses and π_myopic is :func:`myopic_optimum`, where the partial gradient settles.
+    A ratio above 1 means the partial gradient over-reaches; below 1, it stops short.
+    """
+    n, b = count(n_toys, "n_toys"), positive(beta, "beta")
+    base = as_seed(seed)
+    as_seed(base + 2 * n, "seed")  # the last toy's seeds must be valid too
+    space = sequence_space(vocab_size, length)
+    ratios = torch.empty(n, dtype=torch.float64)
+    for i in range(n):
+        ref = random_logits(space, 1.0, seed=base + 2 * i)
+        rewards = random_rewards(space, kind, seed=base + 2 * i + 1)
+        ref_probs, tilted = sequence_probs(ref, space), tilted_sequence_policy(ref, space, rewards, b)
+        optimum_kl = (tilted * (tilted / ref_probs).log()).sum()
+        ratios[i] = sequence_kl(myopic_optimum(ref, space, rewards, b), ref, space) / optimum_kl
+    return ratios
+
 @dataclass(frozen=True)
 class JackpotToy:
     """Lesson 7's toy: a reference, a policy that sampled a batch, the current policy and a jackpot reward.
@@ -295,7 +343,10 @@ __all__ = [
     "random_logits",
     "reward_gradient",
     "rewards_vector",
+    "REWARD_KINDS",
+    "myopic_kl_ratios",
     "myopic_optimum",
+    "random_rewards",
     "tilted_sequence_policy",
     "sequence_kl",
     "sequence_probs",

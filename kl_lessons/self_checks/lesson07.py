@@ -82,10 +82,26 @@ def check_sequence_k2_gradient(grad: Any) -> str:
         return "Close: twice the answer. k2 carries a factor ½."
     if torch.allclose(g, local_kl_gradient(theta, toy.ref, toy.space), atol=1e-8):
         return "Not yet: that is per-token k2, ½Σ_t ℓ_t². Square the sum of the log-ratios, not each one."
+    if torch.allclose(g, _k2_attached(theta, toy.ref, toy.space, per_token=False), atol=1e-8):
+        return ("Not yet: the weights π(y) are not detached, so autograd also differentiates the sampling and adds "
+                "Σ_y ½(Σ_t ℓ_t)²·∇π(y). A trainer samples y, it does not differentiate through the draw: use "
+                "sequence_probs(theta, space).detach().")
+    if torch.allclose(g, _k2_attached(theta, toy.ref, toy.space, per_token=True), atol=1e-8):
+        return ("Not yet, two slips: the weights π(y) are not detached (use .detach(): y is sampled, not "
+                "differentiated), and the square is per token. Square the sum of the log-ratios.")
     unweighted = _k2_unweighted(theta, token_logprobs(toy.ref, toy.space), toy.space)
     if torch.allclose(g, unweighted, atol=1e-8):
         return "Not yet: weight each response's gradient by π(y) (detached): the expectation is over y ~ π."
     return "Not yet: differentiate Σ_y π(y)·½(Σ_t ℓ_t(y))² with π(y) detached, and compare with exact_kl_gradient."
+
+
+def _k2_attached(theta: torch.Tensor, ref: torch.Tensor, space: Any, per_token: bool) -> torch.Tensor:
+    """The slip of differentiating Σ_y π(y)·k2(y) with π(y) left attached to the graph."""
+    t = theta.clone().requires_grad_(True)
+    ell = token_logprobs(t, space) - token_logprobs(ref, space)
+    k2 = 0.5 * (ell.square().sum(-1) if per_token else ell.sum(-1).square())
+    (grad,) = torch.autograd.grad((sequence_probs(t, space) * k2).sum(), t)
+    return grad
 
 
 def _k2_unweighted(theta: torch.Tensor, lr: torch.Tensor, space) -> torch.Tensor:
