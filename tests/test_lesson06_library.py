@@ -136,6 +136,22 @@ def test_pretraining_learns_the_corpus(reference):
 # --- reward models ----------------------------------------------------------------------
 
 
+def test_the_lesson_lists_the_proxys_upbeat_words_as_the_library_has_them():
+    """Lesson 6 names the proxy's words in prose; they must be the library's list, in its order, not a placeholder."""
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    from kl_lessons.reward_models import UPBEAT_WORDS
+
+    notebook = nbformat.read(Path(__file__).parents[1] / "notebooks" / "06_tiny_rlhf.ipynb", as_version=4)
+    prose = next(c.source for c in notebook.cells if c.cell_type == "markdown" and "**proxy reward**" in c.source)
+    listed = re.search(r"upbeat word\s+\(([^)]*)\)", prose)
+    assert listed, "the proxy's bullet should list the upbeat words in parentheses"
+    assert tuple(w.strip() for w in listed.group(1).split(",")) == UPBEAT_WORDS
+
+
 def test_proxy_counts_bangs_and_upbeat_words():
     scores = proxy_reward(["the dog is happy!", "!!!!!!", "it was a cold day.", "great fun, good nice day"])
     assert scores.tolist() == [2.0, 6.0, 0.0, 4.0]
