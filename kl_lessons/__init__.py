@@ -15,7 +15,8 @@ Lesson-specific helpers live beside them: :mod:`~kl_lessons.mode_seeking` (1),
 :mod:`~kl_lessons.tinylm`, :mod:`~kl_lessons.reward_models`, :mod:`~kl_lessons.rlhf` and
 :mod:`~kl_lessons.monitor` (6), :mod:`~kl_lessons.toy_sequences` and :mod:`~kl_lessons.kl_gradients` (7),
 :mod:`~kl_lessons.dpo` (8), and :mod:`~kl_lessons.practice_map`, the recipe table of the practice page, checked
-against lesson 7's exact gradients. Each lesson's explorer
+against lesson 7's exact gradients; :mod:`~kl_lessons.run_logs` reads a TRL, verl or OpenRLHF log into the
+monitor's terms (10). Each lesson's explorer
 starts from its state in :mod:`kl_lessons.explorer_state` and runs as an ES module through
 :mod:`kl_lessons.web_widgets`; exercise self-checks are in :mod:`kl_lessons.self_checks`.
 

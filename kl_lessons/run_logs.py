@@ -109,7 +109,8 @@ _OURS = _src("kl_lessons/rlhf.py, this course's lesson 6 trainer")
 
 # Ordered: when two keys measure the same quantity, the first present is the one the checks read.
 _GRPO_KEYS = {
-    "kl": KeyMeaning("kl_ref", "token", "loss", "k3, mean over every completion token of the batch", _TRL),
+    "kl": KeyMeaning("kl_ref", "token", "loss", "k3 (times π/π_old with use_bias_correction_kl, the default), "
+                     "mean over every completion token of the batch; logged only when beta ≠ 0", _TRL),
     "reward": KeyMeaning("reward", "", "", "sum of the reward functions, batch mean", _TRL),
     "entropy": KeyMeaning("entropy", "token", "", "mean over completion tokens, nats", _TRL),
     "completions/mean_length": KeyMeaning("length", "", "", "mean completion length, tokens", _TRL),
@@ -284,8 +285,8 @@ class _Notes:
 
 # ----------------------------------------------------------------------------------------------- formats
 _WS_COMMA = re.compile(r"[\s,]*")
-_VERL_LINE = re.compile(r"(?:^|\s)step:(\d+) - (.*)$")
-_ORL_LINE = re.compile(r"Global step (\d+): (\{.*\})\s*$")
+_VERL_LINE = re.compile(r"(?:^|\s)step:(\d+) - (.*)$", re.M)  # re.M: format detection searches many lines
+_ORL_LINE = re.compile(r"Global step (\d+): (\{.*\})\s*$", re.M)
 _NP_SCALAR = re.compile(r"^np\.\w+\((.*)\)$")  # numpy 2 prints np.float64(0.5)
 
 
@@ -330,20 +331,17 @@ def _rows_trainer_state(text: str, notes: _Notes) -> list[tuple[int, dict]]:
 
 def _rows_jsonl(text: str, notes: _Notes) -> list[tuple[int, dict]]:
     rows: list[tuple[int, dict]] = []
-    loads = json.loads
     lines = text.splitlines()
-    for number, raw in enumerate(lines, 1):
-        if not raw.strip():
-            continue
-        try:
-            row = loads(raw)
-        except ValueError as err:
-            if number == len(lines) and not text.endswith("\n"):
-                notes.add("cut_off", "", number, f"the last line is not valid JSON ({err}) and has no line end: "
-                          "the file was cut off (while being written?); left out")
-            else:
-                notes.add("bad_json", "", number, f"not valid JSON ({err}); left out")
-            continue
+    numbered = [(number, raw) for number, raw in enumerate(lines, 1) if raw.strip()]
+    try:  # fast path, one call for the whole file; it counts only if each line held exactly one value
+        whole = json.loads("[" + ",".join(raw for _, raw in numbered) + "]")
+    except ValueError:
+        whole = None
+    if whole is not None and len(whole) == len(numbered):
+        parsed: Iterable[tuple[int, Any]] = ((number, row) for (number, _), row in zip(numbered, whole))
+    else:
+        parsed = _each_line(numbered, len(lines), text.endswith("\n"), notes)
+    for number, row in parsed:
         if not isinstance(row, dict):
             notes.add("not_dict", "", number, f"holds a {type(row).__name__}, not a dict of metrics; left out")
             continue
@@ -352,6 +350,22 @@ def _rows_jsonl(text: str, notes: _Notes) -> list[tuple[int, dict]]:
             row = {"step": row.get("step"), **data}
         rows.append((number, row))
     return rows
+
+
+def _each_line(numbered: list[tuple[int, str]], n_lines: int, ends_with_newline: bool,
+               notes: _Notes) -> Iterable[tuple[int, Any]]:
+    """JSON lines one at a time, each line that is not valid JSON noted."""
+    for number, raw in numbered:
+        try:
+            row = json.loads(raw)
+        except ValueError as err:
+            if number == n_lines and not ends_with_newline:
+                notes.add("cut_off", "", number, f"the last line is not valid JSON ({err}) and has no line end: "
+                          "the file was cut off (while being written?); left out")
+            else:
+                notes.add("bad_json", "", number, f"not valid JSON ({err}); left out")
+            continue
+        yield number, row
 
 
 def _number_text(value: str) -> Any:
@@ -380,28 +394,51 @@ def _literal(node: ast.AST) -> Any:
     return ast.unparse(node)  # anything else (a tensor(...) call, a list) stays text and is reported if used
 
 
+_PY_WORDS = re.compile(r"\b(?:nan|inf|None|True|False)\b")
+_AS_JSON = {"nan": "NaN", "inf": "Infinity", "None": "null", "True": "true", "False": "false"}
+
+
+def _python_dict(text: str) -> Any:
+    """The ``repr`` of a dict of numbers, read as JSON when it can be (fast), else through ``ast``; None if neither."""
+    as_json = text.replace("'", '"')
+    if _PY_WORDS.search(as_json):
+        as_json = _PY_WORDS.sub(lambda m: _AS_JSON[m.group(0)], as_json)
+    try:
+        return json.loads(as_json)
+    except ValueError:
+        pass
+    try:
+        return _literal(ast.parse(text, mode="eval").body)
+    except SyntaxError:
+        return None
+
+
 def _rows_console(text: str, notes: _Notes) -> list[tuple[int, dict]]:
     rows: list[tuple[int, dict]] = []
     other = 0
     first_other = 0
     for number, raw in enumerate(text.splitlines(), 1):
-        match = _VERL_LINE.search(raw)
+        match = _VERL_LINE.search(raw) if "step:" in raw else None  # the substring test is much cheaper
         if match:
-            row: dict[str, Any] = {"step": int(match.group(1))}
-            for part in match.group(2).split(" - "):
-                name, sep, value = part.rpartition(":")
-                if not sep or not name:
-                    notes.add("bad_pair", "", number, f"{part.strip()[:40]!r} is not key:value; left out")
-                    continue
-                row[name.strip()] = _number_text(value)
+            pairs = match.group(2).rstrip().split(" - ")
+            try:  # values stay text here; only the columns the checks read are converted (_column)
+                row: dict[str, Any] = dict(pair.rsplit(":", 1) for pair in pairs)
+            except ValueError:
+                row = {}
+                for pair in pairs:
+                    name, sep, value = pair.rpartition(":")
+                    if sep and name:
+                        row[name.strip()] = value
+                    else:
+                        notes.add("bad_pair", "", number, f"{pair.strip()[:40]!r} is not key:value; left out")
+            row["step"] = int(match.group(1))
             rows.append((number, row))
             continue
-        match = _ORL_LINE.search(raw)
+        match = _ORL_LINE.search(raw) if "Global step" in raw else None
         if match:
-            try:
-                status = _literal(ast.parse(match.group(2), mode="eval").body)
-            except SyntaxError as err:
-                notes.add("bad_dict", "", number, f"the status dict does not parse ({err.msg}); left out")
+            status = _python_dict(match.group(2))
+            if status is None:
+                notes.add("bad_dict", "", number, "the status dict does not parse; left out")
                 continue
             if isinstance(status, dict):
                 rows.append((number, {"step": int(match.group(1)), **status}))
@@ -430,7 +467,7 @@ def _rows_csv(text: str, notes: _Notes) -> list[tuple[int, dict]]:
             notes.add("csv_width", "", number, f"has {len(cells)} cells for {len(header)} columns (cut off?); "
                       "left out")
             continue
-        rows.append((number, {h: _number_text(c) for h, c in zip(header, cells) if c.strip()}))
+        rows.append((number, {h: c for h, c in zip(header, cells) if c.strip()}))
     return rows
 
 
@@ -466,13 +503,25 @@ def _detect_trainer(keys: set[str], notes: _Notes) -> str:
     return tied[0]
 
 
-def _column(rows: Sequence[tuple[int, dict]], key: str, notes: _Notes) -> np.ndarray:
+def _column(rows: Sequence[tuple[int, dict]], key: str, notes: _Notes, text_values: bool) -> np.ndarray:
+    """One key's values as floats, NaN where missing or not a number (with a note).
+
+    ``text_values``: the format stores numbers as text (console lines, CSV); in JSON a string is not a number.
+    """
     missing = object()
     values = [row.get(key, missing) for _, row in rows]
-    if set(map(type, values)) <= {float, int}:
+    kinds = set(map(type, values))
+    if kinds <= {float, int}:
         return np.array(values, dtype=np.float64)
+    if text_values and kinds == {str}:
+        try:
+            return np.array(values, dtype=np.float64)
+        except ValueError:
+            pass  # some cell is not a plain number: go through them one by one
     out = np.empty(len(values))
     for i, value in enumerate(values):
+        if text_values and type(value) is str:
+            value = _number_text(value)
         if type(value) in (float, int):
             out[i] = value
             continue
@@ -559,13 +608,14 @@ def parse_log_text(text: str, trainer: str | None = None, name: str = "log") -> 
 
 def _assemble(rows: list[tuple[int, dict]], keys: set[str], trainer: str, fmt: str, notes: _Notes) -> RunLog:
     table = KEY_TABLE[trainer]
+    text_values = fmt in ("console", "csv")
     meanings = {k: m for k, m in table.items() if k in keys}
     step_key = next((k for k in _STEP_KEYS if k in keys), None)
     if step_key is None:
         notes.add("no_step", "", rows[0][0], "rows carry no step number; they are numbered 1, 2, … in file order")
         steps = np.arange(1, len(rows) + 1, dtype=np.float64)
     else:
-        steps = _column(rows, step_key, notes)
+        steps = _column(rows, step_key, notes, text_values)
         back = np.flatnonzero(np.diff(steps) <= 0)
         if back.size:
             notes.add("steps_back", "", rows[int(back[0]) + 1][0], f"step {steps[back[0] + 1]:g} does not follow "
@@ -573,7 +623,7 @@ def _assemble(rows: list[tuple[int, dict]], keys: set[str], trainer: str, fmt: s
     first: dict[str, str] = {}
     for key, meaning in meanings.items():
         first.setdefault(meaning.quantity, key)
-    col = {key: _column(rows, key, notes) for key in first.values()}
+    col = {key: _column(rows, key, notes, text_values) for key in first.values()}
     sources: dict[str, str] = {}
     metrics: dict[str, np.ndarray] = {}
     kl_per = ""
@@ -721,7 +771,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns 0 for a log with no warning, 1 with warnings, 2 for a log that cannot be read.
     """
-    if argv is not None and (isinstance(argv, (str, bytes)) or not all(isinstance(a, str) for a in argv)):
+    if argv is not None and (not isinstance(argv, (list, tuple)) or not all(isinstance(a, str) for a in argv)):
         raise ValueError(f"argv must be a list of strings, got {argv!r}")
     parser = argparse.ArgumentParser(prog="python -m kl_lessons.run_logs", description=__doc__.splitlines()[0])
     parser.add_argument("log", help="trainer_state.json, JSON lines, a verl or OpenRLHF console log, or CSV")

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 import kl_lessons
 from kl_lessons import controllers, corpus, divergence, estimators, kl_in_loss, mode_seeking, monitor, optimum
 from kl_lessons import dpo, plant, practice_map, reward_models, rlhf, sampling, shaped_reward, style, tinylm, toy_responses
+from kl_lessons import run_logs
 from kl_lessons import policy_gradient
 from kl_lessons import batch_spread, kl_gradients, response_batch, toy_sequences
 from kl_lessons.self_checks import lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson08
@@ -118,6 +119,21 @@ TARGET = mode_seeking.mixture_log_probs(GRID)
 SAMPLES_BAD = [lambda: [0.5], lambda: [5], lambda: [-1], lambda: ["0"], lambda: None, lambda: [True],
                lambda: [[0]], lambda: [], lambda: [10**400]]
 KL_SERIES = [0.1 * (1 - math.exp(-t / 5)) for t in range(40)]
+RUN_LOG = "\n".join(f"step:{t + 1} - actor/kl_loss:{x} - response_length/mean:50.0" for t, x in enumerate(KL_SERIES))
+
+
+def _run_log_file() -> str:
+    import tempfile  # a file for read_log and main, written once per test process
+
+    global _RUN_LOG_PATH
+    if not _RUN_LOG_PATH:
+        _RUN_LOG_PATH = tempfile.mkdtemp() + "/verl_console.log"
+        with open(_RUN_LOG_PATH, "w", encoding="utf-8") as handle:
+            handle.write(RUN_LOG)
+    return _RUN_LOG_PATH
+
+
+_RUN_LOG_PATH = ""
 
 VOCAB = tinylm.CharVocab.from_text("ab !")
 with torch.random.fork_rng():
@@ -448,6 +464,23 @@ CONTRACTS: dict[str, Any] = {
                                                  lambda: {"kl_mean": [None] * 5}]},
                                     names={"metrics": "m"}),
     "monitor.HealthWarning": Record(),
+    # ---- lesson 10's log reader; its readings are checked against the trainers' formulas in test_run_logs.py
+    "run_logs.parse_log_text": Raises(
+        run_logs.parse_log_text, lambda: {"text": RUN_LOG},
+        {"text": [lambda: None, lambda: 3, lambda: "", lambda: "no metrics here", lambda: '{"log_history": 1}'],
+         "trainer": [lambda: "ppo", lambda: 3], "name": [lambda: 3, lambda: None]}),
+    "run_logs.read_log": Raises(run_logs.read_log, lambda: {"path": _run_log_file()},
+                                {"path": [lambda: None, lambda: 3, lambda: "/no/such/run.log"],
+                                 "trainer": [lambda: "ppo"]}),
+    "run_logs.check_run": Raises(run_logs.check_run, lambda: {"run": run_logs.parse_log_text(RUN_LOG)},
+                                 {"run": [lambda: None, lambda: {"kl_mean": KL_SERIES}, lambda: RUN_LOG]}),
+    "run_logs.format_report": Raises(
+        run_logs.format_report, lambda: {"run": run_logs.parse_log_text(RUN_LOG)},
+        {"run": [lambda: None, lambda: RUN_LOG], "warnings": [lambda: [1], lambda: ["kl_negative"]]}, finite=False),
+    "run_logs.main": Raises(run_logs.main, lambda: {"argv": [_run_log_file()]},
+                            {"argv": [lambda: _run_log_file(), lambda: [1], lambda: 3]}),
+    "run_logs.KeyMeaning": Record(),
+    "run_logs.RunLog": Record(),
     "lesson05.check_update_by_hand": NeverRaises(lambda a: lesson05.check_update_by_hand(a, a)),
     "lesson05.check_horizon": NeverRaises(lesson05.check_horizon),
     "lesson05.check_units_fix": NeverRaises(
@@ -691,7 +724,7 @@ COVERED = {
     "kl_lessons.self_checks.lesson03", "kl_lessons.self_checks.lesson04", "kl_lessons.self_checks.lesson05",
     "kl_lessons.self_checks.lesson06", "kl_lessons.self_checks", "kl_lessons.tinylm", "kl_lessons.rlhf",
     "kl_lessons.dpo", "kl_lessons.practice_map", "kl_lessons.self_checks.lesson08", "kl_lessons.style",
-    "kl_lessons.policy_gradient",
+    "kl_lessons.policy_gradient", "kl_lessons.run_logs",
     "kl_lessons.batch_spread", "kl_lessons.response_batch", "kl_lessons.kl_gradients", "kl_lessons.toy_sequences",
     "kl_lessons.self_checks.lesson07",
 }
@@ -704,7 +737,6 @@ PENDING = {
     "kl_lessons.lessons": "the lesson registry (data), checked by the lesson-keyed tests",
     "kl_lessons.hf_tiny": "new module (lesson 9), not yet under contract",
     "kl_lessons.trl_run": "new module (lesson 9), not yet under contract",
-    "kl_lessons.run_logs": "new module (diagnosing a run), not yet under contract",
 }
 
 

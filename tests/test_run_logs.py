@@ -422,3 +422,40 @@ def test_trl_keys_are_the_ones_the_installed_trl_logs() -> None:
             relative = re.search(r"trl/(trainer/\w+\.py)", meaning.source).group(1)
             code = (root / relative).read_text(encoding="utf-8")
             assert re.search(r'_metrics\[mode\]\["' + re.escape(key) + r'"\]', code), (trainer, key)
+
+
+def test_odd_but_readable_lines_in_each_format() -> None:
+    s = _series(11)
+    long_console = _orl_console(s) * 8  # more than the 200,000 characters the format is guessed from
+    assert long_console.count("\n") == 8 * STEPS and len(long_console) > 200_000
+    assert parse_log_text(long_console).trainer == "openrlhf"
+    odd = _orl_console(s).splitlines()
+    odd[5] = "INFO ✨ Global step 6: {'kl': tensor(0.01), 'ppo_kl': nan, 'reward': 0.5, 'response_length': 99.0}"
+    run = parse_log_text("\n".join(odd))
+    assert math.isnan(run.metrics["trust_region_kl"][5]) and math.isnan(run.metrics["kl_mean"][5])
+    assert any(n.startswith("line 6: key 'kl' holds 'tensor(") for n in run.notes)
+    verl = _verl_console(s).splitlines()
+    verl[10] = verl[10].replace(" - actor/ppo_kl:", " - oops - actor/ppo_kl:")
+    run = parse_log_text("\n".join(verl))
+    assert run.steps.size == STEPS and any(n.startswith("line 11: 'oops' is not key:value") for n in run.notes)
+    compact = json.dumps({"log_history": _trl_rows(s)})  # a trainer_state.json written without indentation
+    assert parse_log_text(compact).fmt == "trainer_state.json"
+    two_on_a_line = _jsonl(_trl_rows(s)).replace("\n", "\n1, 2\n", 1)  # the one-call fast path must not absorb it
+    assert any("line 2: not valid JSON" in n for n in parse_log_text(two_on_a_line).notes)
+
+
+def test_the_table_agrees_with_the_practice_pages_table_of_logged_keys() -> None:
+    """Two readings of the same sources, kept apart: every KL key the practice page lists means the same here."""
+    from kl_lessons.practice_map import LOGGED_KEYS
+
+    names = {"TRL GRPO": "trl", "verl": "verl", "OpenRLHF": "openrlhf"}
+    checked = 0
+    for trainer, keys, what, unit in LOGGED_KEYS:
+        if trainer not in names:
+            continue
+        for key in keys:
+            meaning = KEY_TABLE[names[trainer]][key]
+            assert ("per token" in unit) == (meaning.per == "token"), (trainer, key)
+            assert ("trust region" in what) == (meaning.quantity == "kl_old"), (trainer, key)
+            checked += 1
+    assert checked >= 7
