@@ -10,6 +10,9 @@
 * :func:`question_reward` (lesson 8) is a *verifiable* reward, like a unit test or a
   maths checker: 1 if the text opens with one of the grammar's questions, word for
   word, else 0. Nothing scores without doing the task, so it cannot be hacked.
+* :func:`question_mark_reward` (lesson 8) is the same checker with a hole, like a unit test that checks
+  only the form of an answer: 1 if the text's first line ends with "?". Every answer
+  :func:`question_reward` accepts passes it, and so does "the cat likes the hat?".
 
 All take a list of texts and return a float64 tensor of shape (len(texts),).
 """
@@ -84,6 +87,17 @@ def question_reward(texts: Sequence[str]) -> torch.Tensor:
     Returns a float64 tensor of shape (len(texts),), like the other rewards here.
     """
     return torch.tensor([float(solved_question(t) is not None) for t in _check_texts(texts)], dtype=torch.float64)
+
+
+def question_mark_reward(texts: Sequence[str]) -> torch.Tensor:
+    """A verifiable reward with a hole: 1.0 for each text whose first line ends with "?", else 0.0.
+
+    It checks the form of an answer, not the answer, as a unit test with a hole does. Every text that
+    :func:`question_reward` scores 1 scores 1 here too (each of the grammar's questions ends with "?"), and so
+    does a statement with a question mark, "the cat likes the hat?". Returns a float64 tensor of shape
+    (len(texts),).
+    """
+    return torch.tensor([float(t.split("\n", 1)[0].endswith("?")) for t in _check_texts(texts)], dtype=torch.float64)
 
 
 def answer_spread(model: TinyLM, vocab: CharVocab, n: int = 256, length: int = 40, seed: int = 99) -> tuple[float, int]:

@@ -11,7 +11,9 @@ from kl_lessons.corpus import load_sentences, questions
 from kl_lessons.divergence import entropy
 from kl_lessons.dpo import exact_pair_weights, fit_dpo, implicit_reward
 from kl_lessons.optimum import regularised_policy
-from kl_lessons.reward_models import answer_spread, default_judge, question_reward, solved_question
+from kl_lessons.reward_models import (
+    answer_spread, default_judge, question_mark_reward, question_reward, solved_question,
+)
 from kl_lessons.self_checks.lesson08 import (
     check_cross_entropy, check_dpo_constant, check_matching_entropy_bonus, check_reset_run, dpo_constant,
     matching_entropy_bonus,
@@ -62,6 +64,21 @@ def test_the_verifiable_reward_scores_exactly_the_grammars_questions():
 def test_the_verifiable_reward_wants_a_list_of_texts(bad):
     with pytest.raises(ValueError, match="texts"):
         question_reward(bad)
+    with pytest.raises(ValueError, match="texts"):
+        question_mark_reward(bad)
+
+
+def test_the_checker_with_a_hole_accepts_every_answer_and_more():
+    """question_mark_reward passes every text question_reward passes, and texts that are no answer at all."""
+    answers = [q + tail for q in questions() for tail in ("", "\nzz!!")]
+    assert question_mark_reward(answers).tolist() == [1.0] * len(answers)
+    holes = ["the cat likes the hat?", "?", "did did did?\nwe had fun.", "did the cat see the red ball?!?"]
+    assert question_mark_reward(holes).tolist() == [1.0] * len(holes) and question_reward(holes).tolist() == [0.0] * 4
+    misses = ["did the cat see the red ball", "the cat?!", "we had fun.\ndid the cat see the red ball?", ""]
+    assert question_mark_reward(misses).tolist() == [0.0] * len(misses)
+    # On any texts at all, the hole only adds: where the exact checker says 1, so does the hole.
+    texts = ["".join(chars) for chars in itertools.product("a?\n", repeat=4)] + list(load_sentences("all"))
+    assert bool((question_mark_reward(texts) >= question_reward(texts)).all())
 
 
 def test_the_kl_penalty_is_an_entropy_bonus_plus_an_anchor():
