@@ -50,9 +50,8 @@ def verl_choices(src: Source, key: str) -> list[Any] | None:
     leaf = key.rsplit(".", 1)[-1]
     if leaf in ("kl_penalty", "kl_loss_type"):
         base = src.string_choices("verl_core", "kl_penalty_forward", "kl_penalty")
-        # kl_penalty strips one trailing "+" before it dispatches (the straight-through variants).
-        plus = "kl_penalty" in src.string_choices("verl_core", "kl_penalty", "kl_penalty") or \
-            '"+"' in src.text("verl_core")
+        # kl_penalty strips one trailing "+" before it dispatches (the straight-through variants), where it does.
+        plus = "kl_penalty.endswith('+')" in src.function_source("verl_core", "kl_penalty")
         return base + ([b + "+" for b in base] if plus else [])
     if leaf == "loss_agg_mode":
         return src.string_choices("verl_core", "agg_loss", "loss_agg_mode")
@@ -394,12 +393,19 @@ def _trainer_in(text: str) -> str | None:
 
 
 class PageScan:
-    """Reads a page's lines and checks each trainer phrase against the sources; :attr:`failures` collects them."""
+    """Reads a page's lines and checks each trainer phrase against the sources; :attr:`failures` collects them.
+
+    OpenRLHF flags (``--a.b``), verl keys (``key: value``, ``algorithm.x=value``) and TRL fields (``name=value``)
+    must exist in the pinned code. A value must be the default or an accepted choice, with two exceptions: a switch
+    (either boolean is a setting), and a TRL number on a line that does not say "default" (lesson 9 runs TRL with
+    numbers of its own). Old spellings pass only on a line that dates their rename (:meth:`dates_a_rename`).
+    """
 
     def __init__(self, sources: dict[str, Source]):
         self.src = sources
         self.failures: list[str] = []
         self.history = False
+        self.says_default = False
         self.options = sources["openrlhf"].openrlhf_options() if "openrlhf" in sources else None
         self.verl = sources["verl"].verl_config() if "verl" in sources else None
         self.trl = {c: sources["trl"].trl_config(c) for c in TRL_CONFIGS} if "trl" in sources else None
@@ -462,6 +468,8 @@ class PageScan:
         parsed = _scalar(value)
         if isinstance(parsed, bool) and any(isinstance(self.trl[c][name], bool) for c in owners):
             return  # a switch
+        if not isinstance(parsed, str) and not self.says_default:
+            return  # a number the course sets when it runs TRL (lesson 9), not a claim about TRL's default
         if not any(_trl_accepts(self.src["trl"], c, name, parsed) for c in owners):
             self.fail(where, f"{name}={value}", f"in {self.src['trl'].label('trl_grpo_config')} "
                                                 f"{', '.join(f'{c}.{name} defaults to {self.trl[c][name]!r}' for c in owners)}"
@@ -496,6 +504,7 @@ class PageScan:
 
     def line(self, where: str, line: str, header: list[str] | None) -> None:
         self.history = self.dates_a_rename(line)
+        self.says_default = "default" in line.lower()
         cells = _cells(line)
         if cells is None or header is None:
             spans = list(_SPAN.finditer(line))
@@ -528,8 +537,10 @@ def _scalar(text: str) -> Any:
     text = text.strip().rstrip(",;")
     if text in ("True", "False", "None"):
         return {"True": True, "False": False, "None": None}[text]
-    value = yaml.safe_load(text)
-    return value
+    try:
+        return int(text) if re.fullmatch(r"[+-]?\d+", text) else float(text)  # YAML 1.1 reads "2e-3" as text
+    except ValueError:
+        return yaml.safe_load(text)
 
 
 def scan_pages(sources: dict[str, Source], root: Path = ROOT,

@@ -175,6 +175,10 @@ class Source:
         self._cache["functions"] = types.SimpleNamespace(**{k: v for k, v in namespace.items() if k not in given})
         return self._cache["functions"]
 
+    def function_source(self, key: str, function: str) -> str:
+        """One function's source, unparsed (comments and formatting dropped)."""
+        return ast.unparse(self._nodes(key, (function,))[function])
+
     def string_choices(self, key: str, function: str, variable: str) -> list[str]:
         """The string literals ``variable`` is compared with (``==`` or ``in (...)``) inside ``function``."""
         node = self._nodes(key, (function,))[function]

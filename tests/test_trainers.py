@@ -277,9 +277,10 @@ def test_a_changed_default_or_estimator_fails(sources) -> None:
         pm.TrainerFact("verl", "default", "actor_rollout_ref.actor.kl_loss_coef", 0.001), changed)
     unclamped = _patched(sources["verl"], "torch.clamp(kld, min=-10, max=10)", "kld")
     assert any("low_var_kl differs" in m for m in tc.check_values(unclamped))
-    lines = [("cheatsheet.md:9", "verl's `kl_loss_coef: 0.01` and `kl_loss_type: k4`; TRL `beta=0.5`")]
+    lines = [("cheatsheet.md:9", "verl's `kl_loss_coef: 0.01` and `kl_loss_type: k4`; TRL's default `beta=0.5`"),
+             ("lesson:1", "the lesson runs TRL with `beta=0.5` and `loss_type=\"grpo\"`, not `loss_type=\"ppo\"`")]
     assert [m.split(": `")[1].split("`")[0] for m in tc.scan_pages(sources, lines=lines)] == [
-        "kl_loss_coef: 0.01", "kl_loss_type: k4", "beta=0.5"]
+        "kl_loss_coef: 0.01", "kl_loss_type: k4", "beta=0.5", 'loss_type="ppo"']
 
 
 def test_the_wheels_are_small_and_read_without_importing_their_packages(sources) -> None:
