@@ -4,6 +4,8 @@ each checked against an independent computation (autograd of the exact expectati
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -178,3 +180,22 @@ def test_scaling_the_scores_moves_the_kl_in_the_reward_but_not_grpos_advantages(
     torch.testing.assert_close(tilted_policy(ref, 10 * r, 0.5), tilted_policy(ref, r, 0.05))
     assert not torch.allclose(tilted_policy(ref, 10 * r, 0.5), tilted_policy(ref, r, 0.5))
     torch.testing.assert_close(group_advantages(10 * r[None]), group_advantages(r[None]), rtol=1e-3, atol=1e-3)
+
+
+def test_group_advantages_follow_trls_grpo_trainer_as_pinned() -> None:
+    # Lesson 3 says TRL 1.16.0's GRPOTrainer divides by the sample standard deviation plus 1e-4 with
+    # scale_rewards="group" by default. Read from its installed source, without importing TRL (slow).
+    import importlib.metadata
+    import importlib.util
+
+    spec = importlib.util.find_spec("trl")
+    if spec is None or spec.origin is None:
+        pytest.skip("trl is not installed")
+    assert importlib.metadata.version("trl") == "1.16.0"
+    package = Path(spec.origin).parent
+    trainer = (package / "trainer" / "grpo_trainer.py").read_text(encoding="utf-8")
+    config = (package / "trainer" / "grpo_config.py").read_text(encoding="utf-8")
+    utils = (package / "trainer" / "utils.py").read_text(encoding="utf-8")
+    assert "advantages = advantages / (std_rewards + 1e-4)" in trainer and GROUP_STD_EPS == 1e-4
+    assert re.search(r"scale_rewards: str = field\(\s*default=\"group\"", config)
+    assert "correction = count / (count - 1)" in utils  # nanstd: Bessel's correction, the sample standard deviation
