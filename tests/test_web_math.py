@@ -56,7 +56,8 @@ def _distributions(seed: int, zeros: bool = True) -> list[list[float]]:
 def test_every_export_is_checked_here() -> None:
     # A function added to math.js without a parity check would be a second, unchecked implementation.
     checked = {"xlogy", "logSumExp", "softmax", "normalise", "expectation", "klContributions", "klDivergence",
-               "entropy", "crossEntropy", "ESTIMATORS", "klTerm", "nearestIndex", "quantile", "mulberry32"}
+               "entropy", "crossEntropy", "ESTIMATORS", "klTerm", "nearestIndex", "quantile", "mulberry32",
+               "sampleTokens", "tokenSampler"}
     assert set(EXPORTED) == checked
 
 
@@ -155,3 +156,21 @@ def test_generator_matches_mulberry32_draw_for_draw() -> None:
     for seed, draws in zip(seeds, out):
         assert draws == _mulberry32(seed, 2000), seed  # exactly: both are exact integer arithmetic over 2^32
         assert 0 <= min(draws) and max(draws) < 1 and abs(np.mean(draws) - 0.5) < 0.03
+
+
+def test_sampling_follows_the_distribution_and_the_fast_sampler_draws_the_same_tokens() -> None:
+    # tokenSampler skips the search for draws in cells no boundary crosses: it must give sampleTokens' exact tokens,
+    # on peaked, flat, tied and zero-probability distributions, and with cells as coarse as 1 or as fine as 65536.
+    cases = _distributions(7) + [[0.5, 0.0, 0.3, 0.15, 0.05], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.25] * 4]
+    body = """const next = m.mulberry32(11), u = Array.from({ length: 50000 }, next);
+      const samplers = [1, 16, 4096, 65536].map((c) => m.tokenSampler(u, c));
+      return input.map((p) => { const slow = m.sampleTokens(p, u);
+        return { same: samplers.every((s) => s(p).every((k, i) => k === slow[i])), counts: p.map((_, k) => slow.filter((t) => t === k).length) }; });"""
+    n = 50000
+    for p, got in zip(cases, run_math(body, cases)):
+        assert got["same"], p
+        freq, probs = np.array(got["counts"]) / n, np.array(p) / sum(p)
+        assert (freq[probs == 0] == 0).all(), (p, freq)  # an outcome of probability 0 is never drawn
+        assert (np.abs(freq - probs) <= 5 * np.sqrt(probs * (1 - probs) / n) + 1e-12).all(), (p, freq)
+    with pytest.raises(AssertionError, match="cells must be a power of 2"):
+        run_math("return m.tokenSampler([0.5], 1000);")

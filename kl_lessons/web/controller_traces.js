@@ -396,6 +396,12 @@ function draw({ model, el }, narrow) {
     });
     return simulateControl(controller, plant, n);
   }
+  const xText = Array.from({ length: n }, (_, t) => `${xOf(t).toFixed(1)},`);
+  function points(values, y) {
+    let text = "";
+    for (let t = 0; t < n; t += 1) text += `${xText[t]}${Math.round(y(values[t]) * 10) / 10} `;
+    return text;
+  }
   function redraw() {
     const traces = {
       adaptive: run(new AdaptiveKLController(state.init_beta, state.target, state.horizon)),
@@ -419,8 +425,8 @@ function draw({ model, el }, narrow) {
     setAttrs(targetLine, { y1: klY(state.target), y2: klY(state.target) });
     const summary = [];
     for (const [name, tr] of Object.entries(traces)) {
-      lines[name].kl.setAttribute("points", Array.from(tr.klMeasured, (v, t) => `${xOf(t).toFixed(1)},${klY(v).toFixed(1)}`).join(" "));
-      lines[name].beta.setAttribute("points", Array.from(tr.beta, (v, t) => `${xOf(t).toFixed(1)},${betaY(Math.log10(v)).toFixed(1)}`).join(" "));
+      lines[name].kl.setAttribute("points", points(tr.klMeasured, klY));
+      lines[name].beta.setAttribute("points", points(tr.beta, (v) => betaY(Math.log10(v))));
       const { mean, rms } = settledStats(tr.klMeasured, state.target);
       const finalBeta = tr.beta[n - 1];
       cells[name][0].textContent = fmt(finalBeta, 4);

@@ -240,6 +240,47 @@ function quantile(sorted, q) {
   const above = Math.min(below + 1, sorted.length - 1);
   return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
 }
+function cumulative(probs) {
+  const cdf = new Float64Array(probs.length);
+  let running = 0, last = 0;
+  probs.forEach((p, i) => {
+    cdf[i] = running += p;
+    if (p > 0) last = i;
+  });
+  const pick = (target) => {
+    let k = 0;
+    while (k < last && cdf[k] <= target) k += 1;
+    return k;
+  };
+  return { running, pick };
+}
+function sampleTokens(probs, u) {
+  const { running, pick } = cumulative(probs);
+  const tokens = new Int32Array(u.length);
+  for (let i = 0; i < u.length; i += 1) tokens[i] = pick(u[i] * running);
+  return tokens;
+}
+function tokenSampler(u, cells = 4096) {
+  if (!(cells >= 1 && cells <= 65536 && Math.log2(cells) % 1 === 0)) throw new RangeError(`cells must be a power of 2 up to 65536, got ${cells}`);
+  const cell = new Uint16Array(u.length);
+  for (let i = 0; i < u.length; i += 1) cell[i] = Math.min(cells - 1, Math.floor(u[i] * cells));
+  return (probs) => {
+    const { running, pick } = cumulative(probs);
+    const known = new Int32Array(cells);
+    let below = pick(0);
+    for (let c = 0; c < cells; c += 1) {
+      const above = pick((c + 1) / cells * running);
+      known[c] = below === above ? below : -1;
+      below = above;
+    }
+    const tokens = new Int32Array(u.length);
+    for (let i = 0; i < u.length; i += 1) {
+      const k = known[cell[i]];
+      tokens[i] = k >= 0 ? k : pick(u[i] * running);
+    }
+    return tokens;
+  };
+}
 function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {
@@ -261,22 +302,6 @@ function uniforms(seed, count) {
 function driftedPolicy(refProbs, direction, drift) {
   if (refProbs.length !== direction.length) throw new RangeError("refProbs and direction must have the same length");
   return softmax(refProbs.map((p, i) => Math.log(p) + drift * direction[i]));
-}
-function sampleTokens(probs, u) {
-  const cdf = new Float64Array(probs.length);
-  let running = 0;
-  probs.forEach((p, i) => {
-    cdf[i] = running += p;
-  });
-  const last = probs.reduce((best, p, i) => p > 0 ? i : best, 0);
-  const tokens = new Int32Array(u.length);
-  for (let i = 0; i < u.length; i += 1) {
-    const target = u[i] * running;
-    let k = 0;
-    while (k < last && cdf[k] <= target) k += 1;
-    tokens[i] = k;
-  }
-  return tokens;
 }
 function klEstimate(logprobs, refLogprobs, estimator) {
   if (logprobs.length !== refLogprobs.length) throw new RangeError("logprobs and refLogprobs must have the same length");
@@ -327,6 +352,7 @@ function draw({ model, el }, narrow) {
   const sizes = batchSizes(state.max_log2_size);
   const maxSize = sizes[sizes.length - 1];
   const draws = uniforms(state.seed, state.trials * maxSize);
+  const sample = tokenSampler(draws);
   const logRef = state.ref_probs.map(Math.log);
   const root = mountWidget(el, "kl-estimator-spread");
   const controls = html(root, "div", { class: "kl-controls" });
@@ -379,7 +405,7 @@ function draw({ model, el }, narrow) {
   let spread = null, exact = 0;
   function recompute() {
     const policy = driftedPolicy(state.ref_probs, state.direction, state.drift);
-    const tokens = sampleTokens(policy, draws);
+    const tokens = sample(policy);
     exact = klDivergence(policy, state.ref_probs);
     spread = batchMeanSpread(tokens, state.trials, maxSize, policy.map(Math.log), logRef, sizes);
     let lo = Math.min(0, exact), hi = exact;

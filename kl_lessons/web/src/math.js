@@ -107,6 +107,60 @@ export function quantile(sorted, q) {
   return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
 }
 
+function cumulative(probs) {
+  const cdf = new Float64Array(probs.length);
+  let running = 0, last = 0;
+  probs.forEach((p, i) => {
+    cdf[i] = running += p;
+    if (p > 0) last = i;
+  });
+  // The first index whose cumulative probability exceeds target; never past the last possible outcome.
+  const pick = (target) => {
+    let k = 0;
+    while (k < last && cdf[k] <= target) k += 1;
+    return k;
+  };
+  return { running, pick };
+}
+
+/** Draw one outcome index per uniform in [0, 1) by inverting the cumulative distribution of `probs` (torch.multinomial's law). */
+export function sampleTokens(probs, u) {
+  const { running, pick } = cumulative(probs);
+  const tokens = new Int32Array(u.length);
+  for (let i = 0; i < u.length; i += 1) tokens[i] = pick(u[i] * running);
+  return tokens;
+}
+
+/**
+ * sampleTokens for fixed uniforms and many distributions: `tokenSampler(u)(probs)` gives exactly
+ * sampleTokens(probs, u). The uniforms are sorted into `cells` equal cells once; for each
+ * distribution a cell that lies inside one outcome's interval gives that outcome to all its draws
+ * without a search (u·running is monotone in u, so the cell's two ends decide), and only draws in a
+ * cell that a boundary crosses are searched.
+ */
+export function tokenSampler(u, cells = 4096) {
+  if (!(cells >= 1 && cells <= 65536 && Math.log2(cells) % 1 === 0)) throw new RangeError(`cells must be a power of 2 up to 65536, got ${cells}`);
+  // A power of 2, so u·cells and c/cells are exact and a draw in cell c has c/cells ≤ u < (c+1)/cells.
+  const cell = new Uint16Array(u.length);
+  for (let i = 0; i < u.length; i += 1) cell[i] = Math.min(cells - 1, Math.floor(u[i] * cells));
+  return (probs) => {
+    const { running, pick } = cumulative(probs);
+    const known = new Int32Array(cells);
+    let below = pick(0);
+    for (let c = 0; c < cells; c += 1) {
+      const above = pick(((c + 1) / cells) * running);
+      known[c] = below === above ? below : -1;
+      below = above;
+    }
+    const tokens = new Int32Array(u.length);
+    for (let i = 0; i < u.length; i += 1) {
+      const k = known[cell[i]];
+      tokens[i] = k >= 0 ? k : pick(u[i] * running);
+    }
+    return tokens;
+  };
+}
+
 /** A small seeded generator of uniforms in [0, 1) (mulberry32): the same seed gives the same draws everywhere. */
 export function mulberry32(seed) {
   let a = seed >>> 0;

@@ -5,10 +5,10 @@ import {
   OKABE_ITO, setAttrs, svg, html, fmt, linear, niceTicks, mountWidget, makeFigure, makeAxis, bindSlider, readoutSpan, readModel,
   responsive, gridPlace,
 } from "../kit.js";
-import { ESTIMATORS, klDivergence, klTerm, mulberry32, quantile, softmax } from "../math.js";
+import { ESTIMATORS, klDivergence, klTerm, mulberry32, quantile, sampleTokens, softmax, tokenSampler } from "../math.js";
 
 // Re-exported: the parity tests call them on this lesson's bundle.
-export { ESTIMATORS, klDivergence };
+export { ESTIMATORS, klDivergence, sampleTokens };
 
 // ---- pure math (parity-tested against kl_lessons.estimators and kl_lessons.divergence) ----
 
@@ -24,22 +24,6 @@ export function uniforms(seed, count) {
 export function driftedPolicy(refProbs, direction, drift) {
   if (refProbs.length !== direction.length) throw new RangeError("refProbs and direction must have the same length");
   return softmax(refProbs.map((p, i) => Math.log(p) + drift * direction[i]));
-}
-
-/** Draw one token index per uniform by inverting the cumulative distribution of `probs`. */
-export function sampleTokens(probs, u) {
-  const cdf = new Float64Array(probs.length);
-  let running = 0;
-  probs.forEach((p, i) => { cdf[i] = running += p; });
-  const last = probs.reduce((best, p, i) => (p > 0 ? i : best), 0);
-  const tokens = new Int32Array(u.length);
-  for (let i = 0; i < u.length; i += 1) {
-    const target = u[i] * running;
-    let k = 0;
-    while (k < last && cdf[k] <= target) k += 1;
-    tokens[i] = k;
-  }
-  return tokens;
 }
 
 /**
@@ -109,6 +93,7 @@ function draw({ model, el }, narrow) {
   const sizes = batchSizes(state.max_log2_size);
   const maxSize = sizes[sizes.length - 1];
   const draws = uniforms(state.seed, state.trials * maxSize); // common random numbers: smooth as drift moves
+  const sample = tokenSampler(draws); // the draws sorted into cells once, so a drift move samples in one pass
   const logRef = state.ref_probs.map(Math.log);
 
   const root = mountWidget(el, "kl-estimator-spread");
@@ -166,7 +151,7 @@ function draw({ model, el }, narrow) {
   let spread = null, exact = 0;
   function recompute() {
     const policy = driftedPolicy(state.ref_probs, state.direction, state.drift);
-    const tokens = sampleTokens(policy, draws);
+    const tokens = sample(policy);
     exact = klDivergence(policy, state.ref_probs);
     spread = batchMeanSpread(tokens, state.trials, maxSize, policy.map(Math.log), logRef, sizes);
     let lo = Math.min(0, exact), hi = exact;
