@@ -5,3 +5,4 @@ from verifiable_seeds import VerifiableClaims
 
 class TestVerifiableSeed0(VerifiableClaims):
     SEED = 0
+    SHRINK = {"β = 0": 16.4, "β = 0.3": 5.6}

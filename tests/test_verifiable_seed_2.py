@@ -5,3 +5,4 @@ from verifiable_seeds import VerifiableClaims
 
 class TestVerifiableSeed2(VerifiableClaims):
     SEED = 2
+    SHRINK = {"β = 0": 18.8, "β = 0.3": 5.7}
