@@ -145,23 +145,19 @@ def test_every_trainer_claim_is_stated_in_its_row() -> None:
 # ------------------------------------------------------------------------------------------------ TRL
 @pytest.fixture(scope="module")
 def trl_trainer(tmp_path_factory):
-    """TRL's own GRPOTrainer on a from-config tiny GPT-2 with a character tokenizer (no download)."""
+    """TRL's own GRPOTrainer on lesson 9's tiny GPT-2 (fresh weights) with a four-character tokenizer; no download."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from datasets import Dataset
-    from tokenizers import Regex, Tokenizer, models, pre_tokenizers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
     from trl import GRPOConfig, GRPOTrainer
 
+    from kl_lessons.hf_tiny import build_model, build_tokenizer
+
     folder = tmp_path_factory.mktemp("tiny_gpt2")
-    core = Tokenizer(models.WordLevel({"<pad>": 0, "\n": 1, "a": 2, "b": 3, "!": 4}, unk_token="<pad>"))
-    core.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
-    tok = PreTrainedTokenizerFast(tokenizer_object=core, pad_token="<pad>", eos_token="\n", bos_token="\n")
-    torch.manual_seed(0)
-    GPT2LMHeadModel(GPT2Config(vocab_size=5, n_positions=16, n_embd=8, n_layer=1, n_head=2, bos_token_id=1,
-                               eos_token_id=1, pad_token_id=0)).save_pretrained(folder)
+    tok = build_tokenizer("\nab!")
+    build_model(len(tok), seed=0).save_pretrained(folder)
     tok.save_pretrained(folder)
-    args = GRPOConfig(output_dir=str(folder), use_cpu=True, report_to=[], beta=0.1, per_device_train_batch_size=2,
-                      num_generations=2, max_completion_length=4, save_strategy="no")
+    args = GRPOConfig(output_dir=str(folder), use_cpu=True, bf16=False, report_to=[], beta=0.1,
+                      per_device_train_batch_size=2, num_generations=2, max_completion_length=4, save_strategy="no")
     trainer = GRPOTrainer(model=str(folder), reward_funcs=lambda completions, **_: [0.0] * len(completions),
                           args=args, train_dataset=Dataset.from_dict({"prompt": ["\n"] * 2}), processing_class=tok)
     trainer.model.eval()  # "eval" mode: the loss is normalised by the tokens passed, with no accumulation steps
@@ -236,6 +232,9 @@ def test_trl_loss_on_the_tiny_model_is_beta_times_the_mean_corrected_k3(trl_trai
               "ref_per_token_logps": ref, "old_per_token_logps": old}
     loss = trainer._compute_loss(trainer.model, inputs)
     want = trainer.beta * (kl_estimate(lp, ref, "k3") * (lp - old).exp()).sum() / 6
+    # Float32 agreement: TRL loads the saved model in float32, and TRL writes k3 as exp(x) − x − 1, kl_estimate as
+    # expm1(x) − x, which round differently.
+    assert lp.dtype == torch.float32
     assert loss.item() == pytest.approx(want.item(), rel=1e-5)
     assert trainer._metrics["eval"]["kl"][-1] == pytest.approx(want.item() / trainer.beta, rel=1e-5)
 
