@@ -82,13 +82,16 @@ def write_logs(folder: Path, steps: int) -> dict[str, Path]:
     return paths
 
 
-def median_s(fn: Callable[[], object], repeats: int) -> float:
-    times = []
+def median_s(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Median wall time and median CPU time of this process, in seconds (CPU time is what a busy machine
+    inflates least)."""
+    wall, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main() -> None:
@@ -99,16 +102,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_logs(Path(tmp), args.steps)
         jsonl = paths["trl.jsonl"]
-        floor = median_s(lambda: [json.loads(line) for line in jsonl.read_text().splitlines()], args.repeats)
+        floor, floor_cpu = median_s(lambda: [json.loads(line) for line in jsonl.read_text().splitlines()],
+                                    args.repeats)
         print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        print(f"{args.steps:,} steps; json.loads of every line of trl.jsonl: {floor:.2f} s\n")
-        print("| log | MB | read_log + check_run, s | × json.loads |\n|---|---|---|---|")
+        print(f"{args.steps:,} steps; json.loads of every line of trl.jsonl: {floor:.2f} s ({floor_cpu:.2f} s CPU)\n")
+        print("| log | lines | MB | read_log + check_run, s | CPU s | CPU × json.loads |\n|---|---|---|---|---|---|")
         for name, path in paths.items():
-            seconds = median_s(lambda p=path: check_run(read_log(p)), args.repeats)
+            seconds, cpu = median_s(lambda p=path: check_run(read_log(p)), args.repeats)
             run = read_log(path)
             # Only notes about the whole log (which trainer, which unit), none about a line.
             assert run.steps.size == args.steps and not any(n.startswith("line") for n in run.notes), run.notes[:3]
-            print(f"| {name} | {path.stat().st_size / 1e6:.0f} | {seconds:.2f} | {seconds / floor:.1f} |")
+            lines = path.read_bytes().count(b"\n")
+            print(f"| {name} | {lines:,} | {path.stat().st_size / 1e6:.0f} | {seconds:.2f} | {cpu:.2f} | "
+                  f"{cpu / floor_cpu:.1f} |")
 
 
 if __name__ == "__main__":

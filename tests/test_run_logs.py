@@ -459,3 +459,21 @@ def test_the_table_agrees_with_the_practice_pages_table_of_logged_keys() -> None
             assert ("trust region" in what) == (meaning.quantity == "kl_old"), (trainer, key)
             checked += 1
     assert checked >= 7
+
+
+def test_a_log_written_by_trls_own_grpo_trainer() -> None:
+    """A real log_history: lesson 9's run_grpo (TRL 1.16.0's GRPOTrainer, β = 0.1, 3 steps; how it was made is
+    in the file). Every key it holds is one the table knows, and the units follow from its own keys."""
+    path = Path(__file__).parent / "data" / "trl_grpo_log_history.json"
+    history = json.loads(path.read_text(encoding="utf-8"))["log_history"]
+    run = read_log(path)
+    assert (run.trainer, run.fmt, run.kl_per, run.steps.tolist()) == ("trl", "trainer_state.json", "sequence",
+                                                                       [1.0, 2.0, 3.0])
+    assert [n for n in run.notes if not n.startswith("the keys fit")] == []  # no unknown key, no bad line
+    kl = np.array([row["kl"] for row in history])
+    length = np.array([row["completions/mean_length"] for row in history])
+    assert kl[0] == 0.0 and (kl[1:] > 0).all()  # step 1 samples from the reference itself
+    np.testing.assert_array_equal(run.metrics["kl_mean"], kl * length)
+    np.testing.assert_array_equal(run.metrics["entropy"], [row["entropy"] for row in history])
+    # TRL's reward is the weighted sum of its reward functions; the gold judge has weight 0 in lesson 9
+    np.testing.assert_allclose(run.metrics["reward_mean"], [row["rewards/proxy/mean"] for row in history])
