@@ -678,3 +678,17 @@ def test_an_uncapped_adaptive_beta_overflows_after_about_3900_full_horizon_updat
     for _ in range(5000):
         capped.update(1e9, n_steps=100)
     assert capped.value == capped.bounds[1] and math.isfinite(capped.value)
+
+
+def test_chattering_grows_with_the_run_length_so_the_exercise_runs_as_long_as_the_grid() -> None:
+    # Σ|Δ log β| over the second half: a shorter run sums fewer steps. At horizon 10 000 with batches of 256 the
+    # old 1000-step exercise read about 1.10 where the lesson's 1500-step grid reads 1.59.
+    from kl_lessons.self_checks.lesson05 import HORIZON_EXPERIMENT as experiment
+
+    def chattering(n_steps: int) -> float:
+        run = simulate_control(experiment.proportional(horizon=10_000), experiment.plant(), n_steps)
+        return control_metrics(run)["chattering"]
+
+    short, full = chattering(1000), chattering(experiment.n_steps)
+    assert round(short, 2) == 1.10 and round(full, 2) == 1.59
+    assert "chattering 1.59" in check_horizon(10_000)  # the check reports the grid's number
