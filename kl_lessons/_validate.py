@@ -252,9 +252,14 @@ def as_probs(x: Any, name: str, dim: Any = -1) -> torch.Tensor:
 
 
 def as_logprobs(x: Any, name: str) -> torch.Tensor:
-    """Log-probabilities: a real tensor with every entry ≤ 0 (up to rounding), NaN/inf refused."""
-    t = as_tensor(x, name)
-    slack = 8 * torch.finfo(t.dtype).eps
+    """Log-probabilities: a real tensor with every entry ≤ 0 (up to rounding), NaN/inf refused.
+
+    The rounding allowed is that of float32 at least (as for :func:`prob_tolerance`), so a
+    float32 log-probability handed over as a list or a float64 array passes as it would as a tensor.
+    """
+    t, source = _convert(x, name)
+    _screen(t, name, allow_inf=False)
+    slack = prob_tolerance(source)
     if bool((t.detach() > slack).any()):
         worst = float(t.detach().max())
         raise ValueError(f"{name} must hold log-probabilities (≤ 0), got a value of {worst:.4g}")

@@ -11,9 +11,11 @@ With ``log r = ref_logprobs - logprobs`` for a token drawn from π (Schulman, 20
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-from ._validate import as_logprobs, check_finite_result, same_shape
+from ._validate import as_logprobs, as_tensor, check_finite_result, same_shape
 from .types import ArrayLike
 
 ESTIMATORS = ("k1", "k2", "k3")
@@ -72,3 +74,56 @@ def kl_estimate(logprobs: ArrayLike, ref_logprobs: ArrayLike, estimator: str = "
         f"log r = ref_logprobs - logprobs reaches {float((ref - lp).detach().abs().max()):.4g} nats; "
         "pass float64 log-probs or clip the log-ratio",
     )
+
+
+def weighted_kl_terms(
+    weights: ArrayLike, logprobs: ArrayLike, ref_logprobs: ArrayLike, estimator: str,
+    *, log_weights: ArrayLike | None = None,
+) -> torch.Tensor:
+    """Each outcome's s(y)·k(y): an estimator's value weighted by a sampler's probability, exactly.
+
+    Public API: summed over the outcomes, it is the estimator's exact expectation under the
+    sampler s (lessons 2 and 3 use it for E_s[k] and for the expected gradient of k). It is
+    written so that the weight may be 0 and k3 huge: k3's term s·(r − 1 − log r) is computed as
+    exp(log s + log r) − s − s·log r, so an outcome the sampler never draws adds 0 (not
+    0·inf = NaN) and a tiny weight times a huge ratio stays finite.
+
+    Parameters
+    ----------
+    weights : array-like, shape (...)
+        s(y) ≥ 0, one per outcome (not necessarily normalised).
+    logprobs, ref_logprobs : array-like, same shape
+        log π(y) and log π_ref(y); r = π_ref/π.
+    estimator : {"k1", "k2", "k3"}
+    log_weights : array-like, same shape, optional
+        log s(y), exact where a weight underflowed to 0 without being 0 (−inf allowed);
+        by default log(weights).
+
+    Returns
+    -------
+    torch.Tensor, same shape
+        s·k per outcome, in nats; differentiable through ``logprobs``.
+    """
+    check_estimator(estimator)
+    lp = as_logprobs(logprobs, "logprobs")
+    ref = as_logprobs(ref_logprobs, "ref_logprobs")
+    w = as_tensor(weights, "weights")
+    same_shape(lp, ref, "logprobs", "ref_logprobs")
+    same_shape(w, lp, "weights", "logprobs")
+    if bool((w.detach() < 0).any()):
+        raise ValueError("weights must be >= 0 (a sampler's probabilities)")
+    log_w = None
+    if log_weights is not None:
+        log_w = as_tensor(log_weights, "log_weights", allow_inf=True)
+        same_shape(log_w, lp, "log_weights", "logprobs")
+        if bool((log_w.detach() == math.inf).any()):
+            raise ValueError("log_weights must not hold +inf")
+    log_r = ref - lp
+    if estimator == "k1":
+        return w * -log_r
+    if estimator == "k2":
+        return w * 0.5 * log_r.square()
+    log_s = w.log() if log_w is None else log_w
+    terms = torch.exp(log_s + log_r) - w - w * log_r
+    return check_finite_result(terms, "k3 weighted by the sampler")
+

@@ -24,8 +24,7 @@ import numpy as np
 import torch
 
 from ._validate import as_probs, as_tensor, check_finite_result, count, positive, seed as as_seed
-from .estimators import check_estimator, kl_estimate
-from .sampling import _weighted_estimate
+from .estimators import check_estimator, kl_estimate, weighted_kl_terms
 from .types import ArrayLike
 
 #: Where the KL estimate enters training: the reward (score function) or the loss (differentiated directly).
@@ -103,10 +102,10 @@ def _expected_gradient(theta: torch.Tensor, log_ref: torch.Tensor, placement: st
     pi, log_pi = logp.detach().exp(), logp.detach()
     if placement == "reward":  # Σ π·k held constant, times ∇log π
         with torch.no_grad():
-            weight = _weighted_estimate(pi, log_pi, log_ref, estimator, log_weights=log_pi)
+            weight = weighted_kl_terms(pi, log_pi, log_ref, estimator, log_weights=log_pi)
         surrogate = (weight * logp).sum()
     else:  # Σ π·∇k: differentiate k through log π with the weight π held constant
-        surrogate = _weighted_estimate(pi, logp, log_ref, estimator, log_weights=log_pi).sum()
+        surrogate = weighted_kl_terms(pi, logp, log_ref, estimator, log_weights=log_pi).sum()
     (grad,) = torch.autograd.grad(surrogate, theta)
     return check_finite_result(grad, f"the expected {estimator}-in-the-{placement} gradient")
 

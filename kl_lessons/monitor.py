@@ -68,6 +68,9 @@ def _same_length(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None
 def nonfinite(values: Sequence[float], name: str = "values") -> HealthWarning | None:
     """Warn at the first NaN or inf in a logged series.
 
+    Public API: one of the detectors :func:`health_report` runs, callable on its own like
+    :func:`kl_negative` or :func:`kl_spikes`.
+
     A NaN KL reading usually means a log-probability of −inf somewhere (a token the
     reference gives zero probability) or a division by an empty mask.
     """

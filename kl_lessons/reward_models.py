@@ -29,7 +29,7 @@ import torch
 
 from ._validate import count, positive, seed as as_seed
 from .corpus import load_sentences, questions
-from .tinylm import MAX_BATCH, MAX_LENGTH, CharVocab, TinyLM, _check_model, sample
+from .tinylm import MAX_BATCH, MAX_LENGTH, CharVocab, TinyLM, check_model, sample
 
 #: The words the proxy (and, a little, the gold judge) count as upbeat.
 UPBEAT_WORDS = ("great", "good", "fun", "nice", "happy")
@@ -49,7 +49,10 @@ def _check_texts(texts: Sequence[str], name: str = "texts") -> list[str]:
 
 
 def upbeat_count(text: str) -> int:
-    """Number of "!" characters plus upbeat words in ``text``."""
+    """Number of "!" characters plus upbeat words in ``text``.
+
+    Public API: the count behind :func:`proxy_reward`, to see why one text scores what it does.
+    """
     if not isinstance(text, str):
         raise ValueError(f"text must be a string, got {type(text).__name__}")
     return text.count("!") + sum(word in UPBEAT_WORDS for word in _WORD.findall(text))
@@ -74,7 +77,10 @@ _QUESTIONS = frozenset(questions())
 
 
 def solved_question(text: str) -> str | None:
-    """The grammar's question that ``text`` opens with (its first line, exactly), or ``None``."""
+    """The grammar's question that ``text`` opens with (its first line, exactly), or ``None``.
+
+    Public API: what :func:`question_reward` checks and :func:`answer_spread` counts, to read one text.
+    """
     if not isinstance(text, str):
         raise ValueError(f"text must be a string, got {type(text).__name__}")
     first_line = text.split("\n", 1)[0]
@@ -107,7 +113,7 @@ def answer_spread(model: TinyLM, vocab: CharVocab, n: int = 256, length: int = 4
     compared on the same random numbers) and returns the share that :func:`question_reward` scores 1 and the
     number of distinct questions among them.
     """
-    _check_model(model, vocab)
+    check_model(model, vocab)
     n, length = count(n, "n", maximum=MAX_BATCH), count(length, "length", maximum=MAX_LENGTH)
     texts = vocab.decode(sample(model, vocab, n, length, torch.Generator().manual_seed(as_seed(seed))).tokens)
     found = [q for q in map(solved_question, texts) if q]

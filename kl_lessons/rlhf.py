@@ -24,7 +24,7 @@ from ._validate import count, positive, seed as as_seed
 from .estimators import check_estimator
 from .reward_models import CharTrigramJudge, gold_reward, proxy_reward
 from .shaped_reward import kl_penalized_rewards
-from .tinylm import MAX_BATCH, MAX_LENGTH, CharVocab, TinyLM, _check_model, sample, score
+from .tinylm import MAX_BATCH, MAX_LENGTH, CharVocab, TinyLM, check_model, sample, score
 
 #: The per-step metrics every run records: batch-mean and batch-max KL per text (nats), the proxy mean (twice:
 #: ``reward_mean`` is the name the health checks read), the gold mean, the policy's entropy per character
@@ -44,6 +44,8 @@ class KLController(Protocol):
 
 def distinct_n(texts: Sequence[str], n: int = 2) -> float:
     """Distinct-n: unique word n-grams over all word n-grams in the batch (0 to 1).
+
+    Public API: :func:`train` logs it as ``distinct2``; apply it to any batch of samples.
 
     A text of fewer than ``n`` words counts as one n-gram of its own (its whole word
     sequence). Without that rule a batch collapsed onto a one-word text like "rive!!!!"
@@ -149,7 +151,7 @@ def train(
     RLHFRun
     """
     check_estimator(estimator)
-    _check_model(reference, vocab, "reference")
+    check_model(reference, vocab, "reference")
     if not (hasattr(controller, "value") and callable(getattr(controller, "update", None))):
         raise ValueError(f"controller must have .value and .update(current, n_steps), got {type(controller).__name__}")
     positive(controller.value, "controller.value", allow_zero=True)

@@ -28,7 +28,7 @@ import torch
 
 from ._validate import as_probs, as_tensor, check_finite_result, count, finite, in_range, positive, seed as as_seed
 from .divergence import kl_divergence
-from .estimators import ESTIMATORS, check_estimator, kl_estimate
+from .estimators import ESTIMATORS, check_estimator, kl_estimate, weighted_kl_terms
 from .types import ArrayLike
 
 
@@ -303,30 +303,8 @@ def expected_estimate_under_sampler(
     check_estimator(estimator)
     lg, ref = _logit_pair(logits, ref_logits)
     sampler, log_sampler = _sampler(lg, temperature, top_k, top_p)
-    return _weighted_estimate(sampler, torch.log_softmax(lg, -1), torch.log_softmax(ref, -1), estimator,
+    return weighted_kl_terms(sampler, torch.log_softmax(lg, -1), torch.log_softmax(ref, -1), estimator,
                              log_weights=log_sampler).sum(-1)
-
-
-def _weighted_estimate(
-    weights: torch.Tensor, logprobs: torch.Tensor, ref_logprobs: torch.Tensor, estimator: str,
-    *, log_weights: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Each outcome's s(y)·k(y), exactly, where the weight s(y) may be 0 and k3(y) huge.
-
-    k3's term s·(r − 1 − log r) is computed as exp(log s + log r) − s − s·log r, so
-    an outcome the sampler never draws adds 0 (not 0·inf = NaN) and a tiny weight
-    times a huge ratio stays finite. ``log_weights`` (default ``log(weights)``) should be
-    exact where a weight underflowed to 0 but is not truly 0. Unchecked: the inputs are
-    already validated.
-    """
-    log_r = ref_logprobs - logprobs
-    if estimator == "k1":
-        return weights * -log_r
-    if estimator == "k2":
-        return weights * 0.5 * log_r.square()
-    log_w = weights.log() if log_weights is None else log_weights
-    terms = torch.exp(log_w + log_r) - weights - weights * log_r
-    return check_finite_result(terms, "k3 weighted by the sampler")
 
 
 # -------------------------------------------------------- Schulman's Gaussian table

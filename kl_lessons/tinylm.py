@@ -149,8 +149,12 @@ class Rollout:
     entropies: torch.Tensor
 
 
-def _check_model(model: object, vocab: object, name: str = "model") -> None:
-    """Raise ``ValueError`` unless ``model`` is a :class:`TinyLM` whose vocabulary is ``vocab``'s size."""
+def check_model(model: object, vocab: object, name: str = "model") -> None:
+    """Raise ``ValueError`` unless ``model`` is a :class:`TinyLM` whose vocabulary is ``vocab``'s size.
+
+    Public API: the check every function that takes a model and its vocabulary runs first (here, in
+    :mod:`~kl_lessons.rlhf` and :mod:`~kl_lessons.reward_models`); call it on a model you built yourself.
+    """
     if not isinstance(vocab, CharVocab):
         raise ValueError(f"vocab must be a CharVocab, got {type(vocab).__name__}")
     if not isinstance(model, TinyLM):
@@ -195,7 +199,7 @@ def sample(model: TinyLM, vocab: CharVocab, batch_size: int, length: int, genera
     sequential, so the draws are the same on every CPU (``torch.multinomial`` may use
     a vectorised random-number kernel that is not).
     """
-    _check_model(model, vocab)
+    check_model(model, vocab)
     batch_size = count(batch_size, "batch_size", maximum=MAX_BATCH)
     length = count(length, "length", maximum=MAX_LENGTH)
     if not isinstance(generator, torch.Generator):
@@ -226,7 +230,7 @@ def score(model: TinyLM, vocab: CharVocab, tokens: torch.Tensor) -> tuple[torch.
         log p(token_t | earlier tokens) and the entropy of that next-character
         distribution, in nats. Gradients flow through both.
     """
-    _check_model(model, vocab)
+    check_model(model, vocab)
     _check_tokens(tokens, vocab.size)
     start = torch.full((tokens.shape[0], 1), vocab.bos, dtype=torch.long)
     logits, _ = model(torch.cat([start, tokens[:, :-1]], 1))
