@@ -340,6 +340,7 @@ function batchMeanSpread(tokens, trials, maxSize, logPolicy, logRef, sizes) {
   });
   return result;
 }
+var DRIFT_STEP = 0.05;
 var KEYS = ["ref_probs", "direction", "drift", "sample_size", "max_log2_size", "trials", "seed", "drift_max"];
 var STYLE = {
   k1: { colour: OKABE_ITO.blue, dash: "none", name: "k1 = −log r" },
@@ -402,12 +403,31 @@ function draw({ model, el }, narrow) {
     html(row, "th", { scope: "row" }, name);
     cells[name] = ["mean", "sd", "negative"].map((stat) => readoutSpan(html(row, "td"), `${name}_${stat}`));
   }
+  const byDrift = /* @__PURE__ */ new Map();
+  function atDrift(drift) {
+    if (!byDrift.has(drift)) {
+      const policy = driftedPolicy(state.ref_probs, state.direction, drift);
+      byDrift.set(drift, {
+        exact: klDivergence(policy, state.ref_probs),
+        spread: batchMeanSpread(sample(policy), state.trials, maxSize, policy.map(Math.log), logRef, sizes)
+      });
+    }
+    return byDrift.get(drift);
+  }
+  let stopped = false;
+  const idle = typeof requestIdleCallback === "function" ? requestIdleCallback : (f) => setTimeout(f, 50);
+  const gridSteps = Math.round(state.drift_max / DRIFT_STEP);
+  const fill = (k) => {
+    if (stopped || k > gridSteps) return;
+    atDrift(Number((k * DRIFT_STEP).toFixed(10)));
+    idle(() => fill(k + 1));
+  };
+  cleanups.push(() => {
+    stopped = true;
+  });
   let spread = null, exact = 0;
   function recompute() {
-    const policy = driftedPolicy(state.ref_probs, state.direction, state.drift);
-    const tokens = sample(policy);
-    exact = klDivergence(policy, state.ref_probs);
-    spread = batchMeanSpread(tokens, state.trials, maxSize, policy.map(Math.log), logRef, sizes);
+    ({ exact, spread } = atDrift(state.drift));
     let lo = Math.min(0, exact), hi = exact;
     for (const name of ESTIMATORS) for (const s of spread[name]) {
       lo = Math.min(lo, s.q10);
@@ -448,7 +468,7 @@ function draw({ model, el }, narrow) {
     label: "Policy drift from π_ref",
     min: 0,
     max: state.drift_max,
-    step: 0.05,
+    step: DRIFT_STEP,
     text: (v) => fmt(v, 2)
   }, redraw, cleanups);
   bindSlider(model, state, controls, "sample_size", {
@@ -461,6 +481,7 @@ function draw({ model, el }, narrow) {
     fromSlider: (v) => 2 ** v
   }, redraw, cleanups);
   redraw();
+  idle(() => fill(0));
   return () => cleanups.forEach((stop) => stop());
 }
 var render = responsive(draw);

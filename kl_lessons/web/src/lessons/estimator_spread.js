@@ -80,6 +80,7 @@ export function batchMeanSpread(tokens, trials, maxSize, logPolicy, logRef, size
 
 // ---- the widget ----
 
+const DRIFT_STEP = 0.05;
 export const KEYS = ["ref_probs", "direction", "drift", "sample_size", "max_log2_size", "trials", "seed", "drift_max"];
 const STYLE = {
   k1: { colour: OKABE_ITO.blue, dash: "none", name: "k1 = −log r" },
@@ -148,12 +149,31 @@ function draw({ model, el }, narrow) {
     cells[name] = ["mean", "sd", "negative"].map((stat) => readoutSpan(html(row, "td"), `${name}_${stat}`));
   }
 
+  // What a drift gives (exact KL and the spread at every size) does not depend on the batch-size slider, and the
+  // drift slider has a few dozen positions: each result is kept, and the positions are filled in while the page
+  // is idle, so a drift move usually only redraws. A drift set from Python off the grid is computed when asked.
+  const byDrift = new Map();
+  function atDrift(drift) {
+    if (!byDrift.has(drift)) {
+      const policy = driftedPolicy(state.ref_probs, state.direction, drift);
+      byDrift.set(drift, { exact: klDivergence(policy, state.ref_probs),
+        spread: batchMeanSpread(sample(policy), state.trials, maxSize, policy.map(Math.log), logRef, sizes) });
+    }
+    return byDrift.get(drift);
+  }
+  let stopped = false;
+  const idle = typeof requestIdleCallback === "function" ? requestIdleCallback : (f) => setTimeout(f, 50);
+  const gridSteps = Math.round(state.drift_max / DRIFT_STEP);
+  const fill = (k) => {
+    if (stopped || k > gridSteps) return;
+    atDrift(Number((k * DRIFT_STEP).toFixed(10)));
+    idle(() => fill(k + 1));
+  };
+  cleanups.push(() => { stopped = true; });
+
   let spread = null, exact = 0;
   function recompute() {
-    const policy = driftedPolicy(state.ref_probs, state.direction, state.drift);
-    const tokens = sample(policy);
-    exact = klDivergence(policy, state.ref_probs);
-    spread = batchMeanSpread(tokens, state.trials, maxSize, policy.map(Math.log), logRef, sizes);
+    ({ exact, spread } = atDrift(state.drift));
     let lo = Math.min(0, exact), hi = exact;
     for (const name of ESTIMATORS) for (const s of spread[name]) { lo = Math.min(lo, s.q10); hi = Math.max(hi, s.q90); }
     const pad = 0.05 * (hi - lo || 1);
@@ -192,13 +212,14 @@ function draw({ model, el }, narrow) {
   }
 
   bindSlider(model, state, controls, "drift", {
-    label: "Policy drift from π_ref", min: 0, max: state.drift_max, step: 0.05, text: (v) => fmt(v, 2),
+    label: "Policy drift from π_ref", min: 0, max: state.drift_max, step: DRIFT_STEP, text: (v) => fmt(v, 2),
   }, redraw, cleanups);
   bindSlider(model, state, controls, "sample_size", {
     label: "Tokens per batch", min: 0, max: state.max_log2_size, step: 1, text: (v) => String(v),
     toSlider: (v) => Math.round(Math.log2(v)), fromSlider: (v) => 2 ** v,
   }, redraw, cleanups);
   redraw();
+  idle(() => fill(0));
   return () => cleanups.forEach((stop) => stop());
 }
 
