@@ -389,3 +389,13 @@ def test_sequence_k2_check_names_weights_left_attached() -> None:
         k2 = 0.5 * (ell.square().sum(-1) if per_token else ell.sum(-1).square())
         (grad,) = torch.autograd.grad((sequence_probs(theta, toy.space) * k2).sum(), theta)  # weights attached
         assert words in sc.check_sequence_k2_gradient(grad)
+
+
+def test_lesson7_state_lives_with_the_other_states_and_uses_the_shared_rounding() -> None:
+    from kl_lessons import explorer_state, kl_gradients
+
+    assert kl_gradients_state.__module__ == "kl_lessons.explorer_state"
+    assert explorer_state.STATE_FUNCTIONS["kl_gradients.js"] is kl_gradients_state
+    assert not hasattr(kl_gradients, "explorer_state") and not hasattr(kl_gradients, "_round")  # math only
+    state = kl_gradients_state(drifts=(0.0, 0.5), betas=(0.1,))
+    assert explorer_state.rounded(state) == state  # already rounded to SIGNIFICANT_DIGITS
