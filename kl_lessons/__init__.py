@@ -10,15 +10,20 @@ One module per idea, in the order of the lessons:
 * :mod:`kl_lessons.controllers`: fixed, proportional and threshold β control (lesson 5).
 
 Lesson-specific helpers live beside them: :mod:`~kl_lessons.mode_seeking` (1),
-:mod:`~kl_lessons.sampling` (2), :mod:`~kl_lessons.kl_in_loss` (3),
-:mod:`~kl_lessons.toy_responses` (4), :mod:`~kl_lessons.plant` (5), the capstone's
-:mod:`~kl_lessons.tinylm`, :mod:`~kl_lessons.reward_models`, :mod:`~kl_lessons.rlhf` and
-:mod:`~kl_lessons.monitor` (6), :mod:`~kl_lessons.toy_sequences` and :mod:`~kl_lessons.kl_gradients` (7),
-:mod:`~kl_lessons.dpo` (8), and :mod:`~kl_lessons.practice_map`, the recipe table of the practice page, checked
-against lesson 7's exact gradients; :mod:`~kl_lessons.run_logs` reads a TRL, verl or OpenRLHF log into the
-monitor's terms (10). Each lesson's explorer
-starts from its state in :mod:`kl_lessons.explorer_state` and runs as an ES module through
+:mod:`~kl_lessons.sampling` and :mod:`~kl_lessons.batch_spread` (2), :mod:`~kl_lessons.policy_gradient`,
+:mod:`~kl_lessons.response_batch` and :mod:`~kl_lessons.kl_in_loss` (3), :mod:`~kl_lessons.toy_responses` (4),
+:mod:`~kl_lessons.plant` (5), the capstone's :mod:`~kl_lessons.tinylm`, :mod:`~kl_lessons.reward_models`,
+:mod:`~kl_lessons.rlhf` and :mod:`~kl_lessons.monitor` (6), :mod:`~kl_lessons.toy_sequences` and
+:mod:`~kl_lessons.kl_gradients` (7), :mod:`~kl_lessons.dpo` (8), :mod:`~kl_lessons.hf_tiny` and
+:mod:`~kl_lessons.trl_run` (9), and :mod:`~kl_lessons.practice_map`, the recipe table of the practice page,
+checked against lesson 7's exact gradients; :mod:`~kl_lessons.run_logs` reads a TRL, verl or OpenRLHF log
+into the monitor's terms (10). Each lesson is one entry of :mod:`kl_lessons.lessons`; its explorer starts
+from its state in :mod:`kl_lessons.explorer_state` and runs as an ES module through
 :mod:`kl_lessons.web_widgets`; exercise self-checks are in :mod:`kl_lessons.self_checks`.
+
+Every public function checks its input through :mod:`kl_lessons._validate`: bad input raises
+``ValueError`` naming the argument, and a probability vector made in float32 is accepted whether it
+comes as a tensor, a list or a float64 array.
 
 All KL values are in nats.
 """

@@ -23,7 +23,7 @@ from typing import Sequence
 
 import torch
 
-from ._validate import as_probs, as_tensor, count, finite, positive
+from ._validate import as_probs, as_tensor, count, finite, positive, prob_tolerance
 
 DIRECTIONS = ("forward", "reverse")
 
@@ -220,10 +220,12 @@ def fit_gaussian(
         raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
     g = _check_grid(grid)
     # Every grid point needs p > 0: a Gaussian is positive everywhere, so a zero in p would make KL(q‖p) infinite.
-    log_p = as_tensor(target_log_probs, "target_log_probs").to(torch.float64)
+    given = as_tensor(target_log_probs, "target_log_probs")
+    log_p = given.to(torch.float64)
     if log_p.shape != g.shape:
         raise ValueError(f"target_log_probs has shape {tuple(log_p.shape)} but grid has shape {tuple(g.shape)}")
-    if abs(float(torch.logsumexp(log_p, -1))) > 1e-6:
+    # log Σ exp(log p) ≈ Σp − 1: the same float32-aware tolerance as every probability vector (_validate.as_probs).
+    if abs(float(torch.logsumexp(log_p, -1))) > prob_tolerance(given.dtype, log_p.shape[-1]):
         raise ValueError("target_log_probs must be normalised: exp(target_log_probs) must sum to 1")
     n_steps = count(steps, "steps")
     lr = positive(lr, "lr")

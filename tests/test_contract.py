@@ -1243,6 +1243,17 @@ def test_float32_probabilities_pass_however_they_are_wrapped(k: int, scale: floa
                 torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=f"{name}, {how}")
 
 
+@pytest.mark.parametrize("how", list(WRAPPINGS))
+def test_a_float32_target_fits_however_it_is_wrapped(how: str) -> None:
+    """mode_seeking checks its log-probability target with the same float32-aware tolerance."""
+    target = torch.log_softmax(torch.randn(GRID.numel(), generator=torch.Generator().manual_seed(5)), 0)
+    fit = mode_seeking.fit_gaussian(WRAPPINGS[how](target), GRID, "forward", steps=3)
+    want = mode_seeking.fit_gaussian(target.to(F64), GRID, "forward", steps=3)
+    assert fit.mean == pytest.approx(want.mean, abs=1e-6) and fit.std == pytest.approx(want.std, rel=1e-6)
+    with pytest.raises(ValueError, match="normalised"):
+        mode_seeking.fit_gaussian(WRAPPINGS[how](target + 1e-3), GRID, "forward", steps=3)
+
+
 def test_the_reported_float32_list_is_accepted() -> None:
     """The case that was refused with "got sums like 1": a float32 softmax whose exact sum is 1 − 5e-8."""
     for seed in range(2000):
