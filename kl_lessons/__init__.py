@@ -21,8 +21,8 @@ into the monitor's terms (10). Each lesson is one entry of :mod:`kl_lessons.less
 from its state in :mod:`kl_lessons.explorer_state` and runs as an ES module through
 :mod:`kl_lessons.web_widgets`; exercise self-checks are in :mod:`kl_lessons.self_checks`.
 
-Every public function checks its input through :mod:`kl_lessons._validate`: bad input raises
-``ValueError`` naming the argument, and a probability vector made in float32 is accepted whether it
+The functions under contract (``tests/test_contract.py``) check their input through
+:mod:`kl_lessons._validate`: bad input raises ``ValueError`` naming the argument, and a probability vector made in float32 is accepted whether it
 comes as a tensor, a list or a float64 array.
 
 All KL values are in nats.
