@@ -233,6 +233,13 @@ def kl_spikes(
     )
 
 
+def _running_mean(x: np.ndarray, w: int) -> np.ndarray:
+    """Means of every ``w`` consecutive values, from cumulative sums: O(T), where a convolution with the
+    default T/5-step window is O(T²) (8 s on a 10^5-step log)."""
+    sums = np.concatenate(([0.0], np.cumsum(x)))
+    return (sums[w:] - sums[:-w]) / w
+
+
 def reward_up_entropy_down(
     reward: Sequence[float], entropy: Sequence[float], window: int | None = None, drop: float = 0.5
 ) -> HealthWarning | None:
@@ -262,8 +269,7 @@ def reward_up_entropy_down(
         raise ValueError(f"drop must be in (0, 1), got {drop}")
     if r.size < 2 * w:
         return None
-    kernel = np.full(w, 1.0 / w)
-    r_late, h_late = np.convolve(r, kernel, "valid"), np.convolve(h, kernel, "valid")  # index i ends at step i+w-1
+    r_late, h_late = _running_mean(r, w), _running_mean(h, w)  # index i ends at step i+w-1
     r0, h0 = r_late[0], h_late[0]
     if h0 <= 0:
         return None  # no entropy to lose
