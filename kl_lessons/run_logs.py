@@ -413,43 +413,69 @@ def _python_dict(text: str) -> Any:
         return None
 
 
+_PAIR = re.compile(r"(\S+):(\S+)")
+
+
+def _verl_pairs(body: str, number: int, notes: _Notes) -> dict[str, Any]:
+    """``key:value - key:value …`` as a dict of text values (converted later, only for the keys the checks read)."""
+    found = _PAIR.findall(body)
+    if len(found) == body.count(" - ") + 1:  # every pair matched: the fast path
+        return dict(found)
+    row = {}
+    for pair in body.split(" - "):
+        name, sep, value = pair.rpartition(":")
+        if sep and name.strip() and value.strip():
+            row[name.strip()] = value.strip()
+        else:
+            notes.add("bad_pair", "", number, f"{pair.strip()[:40]!r} is not key:value; left out")
+    return row
+
+
 def _rows_console(text: str, notes: _Notes) -> list[tuple[int, dict]]:
     rows: list[tuple[int, dict]] = []
+    statuses: list[tuple[int, int, str]] = []  # OpenRLHF lines: line, step, the status dict's text
     other = 0
     first_other = 0
     for number, raw in enumerate(text.splitlines(), 1):
         match = _VERL_LINE.search(raw) if "step:" in raw else None  # the substring test is much cheaper
         if match:
-            pairs = match.group(2).rstrip().split(" - ")
-            try:  # values stay text here; only the columns the checks read are converted (_column)
-                row: dict[str, Any] = dict(pair.rsplit(":", 1) for pair in pairs)
-            except ValueError:
-                row = {}
-                for pair in pairs:
-                    name, sep, value = pair.rpartition(":")
-                    if sep and name:
-                        row[name.strip()] = value
-                    else:
-                        notes.add("bad_pair", "", number, f"{pair.strip()[:40]!r} is not key:value; left out")
+            row = _verl_pairs(match.group(2).rstrip(), number, notes)
             row["step"] = int(match.group(1))
             rows.append((number, row))
             continue
         match = _ORL_LINE.search(raw) if "Global step" in raw else None
         if match:
-            status = _python_dict(match.group(2))
-            if status is None:
-                notes.add("bad_dict", "", number, "the status dict does not parse; left out")
-                continue
-            if isinstance(status, dict):
-                rows.append((number, {"step": int(match.group(1)), **status}))
-                continue
+            statuses.append((number, int(match.group(1)), match.group(2)))
+            continue
         if raw.strip():
             other += 1
             first_other = first_other or number
+    for number, step, status in zip(*_python_dicts(statuses)):
+        if isinstance(status, dict):
+            rows.append((number, {"step": step, **status}))
+        else:
+            notes.add("bad_dict", "", number, "the status dict does not parse; left out")
+    rows.sort(key=lambda row: row[0])  # a log holding both kinds of line keeps file order
     if other and rows:
         notes.add("other_lines", "", first_other, f"lines that are not metric lines, left out: {other} (the first "
                   f"is this one); metric lines read: {len(rows)}")
     return rows
+
+
+def _python_dicts(statuses: list[tuple[int, int, str]]) -> tuple[list[int], list[int], list[Any]]:
+    """Each status text read as a Python dict: all in one JSON call when they can be (fast), else one by one."""
+    numbers = [n for n, _, _ in statuses]
+    steps = [s for _, s, _ in statuses]
+    joined = "[" + ",".join(t for _, _, t in statuses).replace("'", '"') + "]"
+    if _PY_WORDS.search(joined):
+        joined = _PY_WORDS.sub(lambda m: _AS_JSON[m.group(0)], joined)
+    try:
+        whole = json.loads(joined)
+    except ValueError:
+        whole = None
+    if whole is not None and len(whole) == len(statuses):
+        return numbers, steps, whole
+    return numbers, steps, [_python_dict(t) for _, _, t in statuses]
 
 
 def _rows_csv(text: str, notes: _Notes) -> list[tuple[int, dict]]:
