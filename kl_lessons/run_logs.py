@@ -18,7 +18,9 @@ Formats read (detected from the text):
 
 Nothing is dropped without a note: an unknown key, a line that is not valid JSON, a value that is not a
 number, a missing value, an evaluation row, a cut-off file each give a note naming the line (and the key).
-Only a file with no metric line at all raises ``ValueError``.
+Only a log with no training row that can be read, or whose keys are none of any trainer's, raises
+``ValueError``. The command line that prints the report lives here rather than in ``kl_lessons.monitor``
+so that the monitor stays a library of checks on arrays, with no file formats in it.
 
 Which key means what was read from each trainer's own code; :data:`KEY_TABLE` names the version, the file
 and the date for every key. Command line: ``python -m kl_lessons.run_logs LOG [--trainer NAME]``.
@@ -55,7 +57,7 @@ __all__ = [
     "read_log",
 ]
 
-#: Largest log read, in bytes: ten times a 10^6-line verl console log.
+#: Largest log read, in bytes (a 10^6-step verl console log with its usual ~45 keys a line is about 1.2 GB).
 MAX_BYTES = 2 * 10**9
 #: The day the trainers' sources behind :data:`KEY_TABLE` were read.
 READ_ON = "2026-12-02"
