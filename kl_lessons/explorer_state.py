@@ -332,6 +332,49 @@ def entropy_anchor_state() -> dict[str, Any]:
     })
 
 
+# --------------------------------------------------------------------------- lesson 9
+#: The keys of TRL's GRPO log that lesson 9's explorer scrubs, with their units.
+TRL_LOG_KEYS = (
+    ("kl", "nats per token"), ("entropy", "nats per token"), ("rewards/proxy/mean", "points"),
+    ("rewards/gold/mean", "score"), ("reward_std", "points"), ("frac_reward_zero_std", "share"),
+    ("completions/mean_length", "tokens"), ("completions/clipped_ratio", "share"),
+)
+
+
+def trl_log_state(runs: Mapping[float, Any], step: int = 1, key: str = "kl", n_completions: int = 4) -> dict[str, Any]:
+    """Lesson 9: TRL's own logs of the lesson's GRPO runs, to scrub step by step with each step's completions.
+
+    ``runs`` maps β → :class:`kl_lessons.trl_run.GRPORun`. A key a run did not log (``kl`` at β = 0) is
+    ``None`` at every step. ``step`` counts from 1, as TRL's log does; the β in front starts as the first.
+    """
+    from .monitor import metric_series
+
+    if not isinstance(runs, Mapping) or not runs:
+        raise ValueError("runs must be a non-empty dict of β → GRPORun")
+    names = [k for k, _ in TRL_LOG_KEYS]
+    if key not in names:
+        raise ValueError(f"key must be one of {names}, got {key!r}")
+    n_completions = count(n_completions, "n_completions")
+    out, lengths = [], set()
+    for beta, run in runs.items():
+        log = getattr(run, "log", None)
+        if not isinstance(log, list) or not log:
+            raise ValueError(f"run at β = {beta!r} has no .log (TRL's log_history)")
+        series = {k: (metric_series([row[k] for row in log], f"β = {beta}: {k}").tolist() if k in log[0]
+                      else [None] * len(log)) for k in names}
+        completions = getattr(run, "completions", {})
+        texts = [[t.rstrip("\n") for t in completions.get(s, [])[:n_completions]] for s in range(1, len(log) + 1)]
+        out.append({"beta": f"{float(beta):g}", "series": series, "completions": texts})
+        lengths.add(len(log))
+    if len(lengths) != 1:
+        raise ValueError(f"every run needs the same number of steps; got {sorted(lengths)}")
+    (n_steps,) = lengths
+    step = count(step, "step", minimum=1, maximum=n_steps)
+    # "log_keys", not "keys": a widget's state keys become traits, and ipywidgets' Widget already has .keys.
+    return rounded({"runs": out, "log_keys": [{"key": k, "unit": u} for k, u in TRL_LOG_KEYS], "n_steps": n_steps,
+                    "step": step, "key": key, "beta": out[0]["beta"]})
+
+
 # --------------------------------------------------------------------------- the directive
 #: Module file name → the function giving its state (lesson 6's needs the notebook's runs).
 STATE_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -343,6 +386,7 @@ STATE_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "training_scrubber.js": training_scrubber_state,
     "kl_gradients.js": kl_gradients_state,
     "entropy_anchor.js": entropy_anchor_state,
+    "trl_log.js": trl_log_state,
 }
 
 
@@ -356,4 +400,5 @@ __all__ = [
     "SCRUBBER_METRICS", "SHOUT_THRESHOLD", "SIGNIFICANT_DIGITS", "STATE_FUNCTIONS",
     "controller_state", "entropy_anchor_state", "estimator_spread_state", "forecasters_state", "frontier_state",
     "reward_shaping_state", "rounded", "kl_gradients_state", "state_json", "training_scrubber_state",
+    "TRL_LOG_KEYS", "trl_log_state",
 ]

@@ -158,6 +158,18 @@ LESSONS: tuple[Lesson, ...] = (
         controls=("beta", "alpha"),
         seed_tests=("tests/test_verifiable_seed_0.py", "tests/test_verifiable_seed_2.py"),
     ),
+    Lesson(
+        9, "kl_in_trl", "β in a real trainer",
+        outcome="run TRL's GRPOTrainer, recompute its logged `kl`, read its log healthy and unhealthy, and say what "
+                "`loss_type`, `scale_rewards`, `use_bias_correction_kl` and `sync_ref_model` do to β",
+        summary="TRL's own GRPOTrainer on a GPT-2 made here, on a laptop CPU: lesson 6's hack in TRL's log, its `kl` "
+                "recomputed from the completions, and the options that change what β means, measured through "
+                "TRL's loss.",
+        modules=("hf_tiny", "trl_run"),
+        explorer="TRLLogScrubber", module="trl_log.js", state_function="trl_log_state",
+        controls=("step", "beta", "key"),
+        seed_tests=("tests/test_trl_seed_1.py", "tests/test_trl_seed_2.py"),
+    ),
 )
 
 def lesson(number: int) -> Lesson:

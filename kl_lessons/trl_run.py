@@ -13,7 +13,7 @@ The trainer facts this module relies on were read from TRL 1.16.0's source (``tr
   completion token of the batch (``completion_mask``; the end-of-sequence token counts, the padding after it
   does not). It is nats per *token*;
 * its log-probs come from TRL's fused LM head, which projects and normalises in float32 whatever the model's
-  dtype; and ``GRPOConfig`` defaults to ``bf16=True``, which autocasts a CPU's forward passes to bfloat16
+  dtype, and in bfloat16 under ``GRPOConfig``'s default ``bf16=True``, which autocasts on a CPU too
   (:func:`grpo_config` turns that off);
 * it is logged only when β ≠ 0: with β = 0 no reference model is even loaded;
 * the loss adds ``β · per_token_kl`` to each token's policy loss, then aggregates by ``loss_type``.
@@ -123,9 +123,8 @@ def grpo_config(beta: float, *, steps: int = 24, seed: int = 0, output_dir: str 
         output_dir=str(output_dir or tempfile.gettempdir()), use_cpu=True, report_to=[], beta=beta,
         max_steps=steps, seed=as_seed(seed), data_seed=as_seed(seed), logging_steps=1, save_strategy="no",
         disable_tqdm=True, log_level="error", reward_weights=[1.0, 0.0], shuffle_dataset=False,
-        # TRL's configs default to bf16=True, which on a CPU autocasts every forward pass to bfloat16: log-probs
-        # off by ~1e-2 and kernels that differ between CPUs. The lesson computes in float64 (TRL's fused LM head
-        # still scores tokens in float32).
+        # TRL's configs default to bf16=True, which autocasts on a CPU too: TRL's fused LM head then scores tokens
+        # in bfloat16, off by ~1e-2 nats (tests/test_lesson09_library.py). Without it the head scores in float32.
         bf16=False, model_init_kwargs={"dtype": torch.float64}, **settings,
     )
 
@@ -366,7 +365,7 @@ def kl_terms(
             loss = trainer._compute_loss(model, dict(batch))
             grads = torch.autograd.grad(loss, params, allow_unused=True)
             flat = torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1) for g, p in zip(grads, params)])
-            totals.append((float(loss), flat.double()))
+            totals.append((float(loss.detach()), flat.double()))
         found[name] = KLTerm(totals[0][0] - totals[1][0], totals[0][1] - totals[1][1])
     return found
 

@@ -135,11 +135,16 @@ class EntropyAnchorExplorer(LessonExplorer):
     lesson = 8
 
 
+class TRLLogScrubber(LessonExplorer):
+    """Lesson 9: TRL's own GRPO logs, scrubbed step by step by β and logged key. Pass ``trl_log_state(runs)``."""
+    lesson = 9
+
+
 #: Module file name → its explorer class, one per registered lesson, in lesson order.
 EXPLORERS: dict[str, type[LessonExplorer]] = {entry.module: globals()[entry.explorer] for entry in LESSONS}
 
 __all__ = [
     "EXPLORERS", "WEB_DIR", "ControllerExplorer", "EntropyAnchorExplorer", "EstimatorSpreadExplorer",
     "ForecastersExplorer", "FrontierExplorer", "KLGradientsExplorer", "LessonExplorer", "RewardShapingExplorer",
-    "TrainingScrubber",
+    "TRLLogScrubber", "TrainingScrubber",
 ]

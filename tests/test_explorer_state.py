@@ -70,7 +70,7 @@ def assert_same_state(got: Any, want: Any, path: str = "state") -> None:
 # --------------------------------------------------------------------------- the blocks in the lessons
 #: Lessons whose state packs what the notebook itself made (training runs): their block is checked for shape and size
 #: against a per-lesson check, since no state function call without the notebook's data can reproduce it.
-DATA_BLOCK_CHECKS = {6: "test_lesson6_block_is_small_and_well_formed"}
+DATA_BLOCK_CHECKS = {6: "test_lesson6_block_is_small_and_well_formed", 9: "test_lesson9_block_is_small_and_well_formed"}
 
 
 @pytest.mark.parametrize("entry", LESSONS, ids=lambda e: e.label)
@@ -94,6 +94,18 @@ def test_lesson6_block_is_small_and_well_formed() -> None:
     assert set(state) == {"runs", "n_steps", "step", "front"} and 0 <= state["step"] < state["n_steps"]
     for run in state["runs"]:
         assert all(len(series) == state["n_steps"] for series in run["metrics"].values())
+
+
+def test_lesson9_block_is_small_and_well_formed() -> None:
+    ((module, state, cell),) = notebook_blocks(9)
+    assert module == "trl_log.js"
+    assert len(cell.encode()) <= 60_000, "lesson 9's page data must stay small"
+    assert set(state) == {"runs", "log_keys", "n_steps", "step", "key", "beta"} and 1 <= state["step"] <= state["n_steps"]
+    keys = [k["key"] for k in state["log_keys"]]
+    assert state["key"] in keys and state["beta"] in [run["beta"] for run in state["runs"]]
+    for run in state["runs"]:
+        assert set(run["series"]) == set(keys) and len(run["completions"]) == state["n_steps"]
+        assert all(len(series) == state["n_steps"] for series in run["series"].values())
 
 
 @pytest.mark.parametrize("entry", LESSONS, ids=lambda e: e.label)

@@ -216,3 +216,27 @@ def test_group_advantages_and_token_weights_refuse_bad_input() -> None:
     mask = torch.tensor([[1, 1, 0], [1, 0, 0]])
     assert all(float(token_weights(mask, t, 3).sum()) == pytest.approx(1.0) for t in ("dapo", "bnpo", "grpo"))
     assert float(token_weights(mask, "dr_grpo", 3).sum()) == pytest.approx(3 / 6)
+
+
+def test_bf16_autocast_on_a_cpu_moves_trls_log_probs_by_about_a_hundredth() -> None:
+    """Why grpo_config sets bf16=False (the glossary's "bf16 autocast"): TRL's default autocasts on a CPU too, and
+    its fused LM head then projects in bfloat16 even for a float64 model; without autocast it agrees with float64
+    to float32 precision."""
+    from trl.trainer.utils import add_fused_lm_head
+
+    folder, _ = small_reference()
+    model, _ = load(folder)
+    batch = short_run(0.04).batches[1]
+    exact = token_logprobs(model, batch)
+    add_fused_lm_head(model)
+    ids = torch.cat([batch["prompt_ids"], batch["completion_ids"]], 1)
+    mask = torch.cat([batch["prompt_mask"], batch["completion_mask"]], 1)
+    labels = ids.masked_fill(mask == 0, -100)
+    labels[:, : batch["prompt_ids"].shape[1]] = -100
+    gaps = []
+    for autocast in (False, True):
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            fused = model(input_ids=ids, attention_mask=mask, labels=labels, fused_lm_head=True).log_probs
+        length = batch["completion_ids"].shape[1]
+        gaps.append(float(((fused[:, -length:].double() - exact).abs() * batch["completion_mask"]).max()))
+    assert gaps[0] < 1e-5 and 1e-3 < gaps[1] < 1e-1

@@ -36,7 +36,7 @@ from kl_lessons import (
     regularised_policy,
     tilted_policy,
 )
-from kl_lessons.explorer_state import training_scrubber_state
+from kl_lessons.explorer_state import training_scrubber_state, trl_log_state
 from kl_lessons.lessons import LESSONS, lesson as registered
 from kl_lessons.style import OKABE_ITO
 from kl_lessons.web_widgets import WEB_DIR
@@ -311,6 +311,7 @@ EXPECTED_READOUTS = {
     6: _readouts_06,
     7: _readouts_07,
     8: _readouts_08,
+    9: lambda state, page: _readouts_09(state),
 }
 
 
@@ -332,8 +333,31 @@ def recorded_runs(steps: int = 150) -> dict[str, Any]:
     return runs
 
 
+def grpo_logs(steps: int = 12) -> dict[float, Any]:
+    """A made-up TRL log with lesson 9's shape (three β, every key, four completions a step), no training."""
+    from types import SimpleNamespace
+
+    t = np.arange(1, steps + 1, dtype=np.float64)
+    runs = {}
+    for beta in (0.0, 0.04, 0.3):
+        rows = [{"step": int(s), "entropy": 1.2 - 0.05 * s * (beta < 0.1), "rewards/proxy/mean": 0.2 + s * (beta < 0.1),
+                 "rewards/gold/mean": -2.0 - 0.1 * s, "reward_std": 0.5 + 0.1 * s, "frac_reward_zero_std": 0.125,
+                 "completions/mean_length": 20 + s / 2, "completions/clipped_ratio": s / steps,
+                 **({"kl": (0.2 + 0.3 * s) / (1 + 5 * beta)} if beta else {})} for s in t]
+        completions = {int(s): [f"step {int(s)} text {i}!\n" for i in range(8)] for s in t}
+        runs[beta] = SimpleNamespace(log=rows, completions=completions)
+    return runs
+
+
+def _readouts_09(state: dict[str, Any]) -> dict[str, float]:
+    """Lesson 9: every logged key of the chosen β at the step shown (a key that β did not log shows no number)."""
+    run = next(r for r in state["runs"] if r["beta"] == state["beta"])
+    values = {k["key"]: run["series"][k["key"]][round(state["step"]) - 1] for k in state["log_keys"]}
+    return {key: value for key, value in values.items() if value is not None}
+
+
 #: Lessons whose state function packs data the notebook makes (training runs): the state of a stand-in.
-SAMPLE_STATES = {6: lambda: training_scrubber_state(recorded_runs())}
+SAMPLE_STATES = {6: lambda: training_scrubber_state(recorded_runs()), 9: lambda: trl_log_state(grpo_logs(), step=3)}
 
 
 def lesson_state(lesson: int) -> dict[str, Any]:
@@ -359,6 +383,7 @@ MOVES = {
     6: ("step", 75, "step", "ArrowRight"),
     7: ("beta", 3, "drift", "ArrowRight"),  # lesson 7's sliders step through grids: their value is an index
     8: ("alpha", 0.5, "beta", "ArrowRight"),
+    9: ("step", 7, "step", "ArrowRight"),
 }
 
 #: Per lesson: the value Python sets on the first slider's key (on its grid), and the slider's position it must show.
@@ -371,6 +396,7 @@ KERNEL_MOVES = {
     6: lambda state: (100, 100),
     7: lambda state: (state["betas"][2], 2),  # the slider is an index into the β grid
     8: lambda state: (0.75, 0.75),
+    9: lambda state: (5, 5),
 }
 
 

@@ -488,3 +488,14 @@ def _find(tree: Any, kind: str) -> list[dict]:
     if isinstance(tree, list):
         return [n for v in tree for n in _find(v, kind)]
     return []
+
+
+# --------------------------------------------------------------------------- lesson 9
+def test_lesson9_key_range(tmp_path: Path) -> None:
+    """The panel's range: min and max of the logged values over every β, steps a β did not log skipped."""
+    runs = [{"series": {"kl": [None, 1.5, 3.25]}}, {"series": {"kl": [2.0, None, 0.125]}}]
+    body = """return { range: m.keyRange(input, "kl"), none: m.keyRange([{ series: { kl: [null, null] } }], "kl"),
+      flat: m.keyRange([{ series: { kl: [2, 2] } }], "kl") };"""
+    out = run_node(tmp_path, 9, body, runs)
+    logged = [v for run in runs for v in run["series"]["kl"] if v is not None]
+    assert out["range"] == [min(logged), max(logged)] and out["none"] == [0, 1] and out["flat"] == [1.5, 2.5]
