@@ -499,3 +499,10 @@ def test_lesson9_key_range(tmp_path: Path) -> None:
     out = run_node(tmp_path, 9, body, runs)
     logged = [v for run in runs for v in run["series"]["kl"] if v is not None]
     assert out["range"] == [min(logged), max(logged)] and out["none"] == [0, 1] and out["flat"] == [1.5, 2.5]
+
+
+def test_lesson9_run_median_is_numpys(tmp_path: Path) -> None:
+    series = [[None, 1.5, 3.25, 0.5], [2.0, None, 0.125], [None, None], [4.0]]
+    out = run_node(tmp_path, 9, "return input.map((s) => m.runMedian(s));", series)
+    want = [float(np.median([v for v in s if v is not None])) if any(v is not None for v in s) else None for s in series]
+    assert out == want

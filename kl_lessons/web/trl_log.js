@@ -234,6 +234,14 @@ function readModel(model, keys) {
   return state;
 }
 
+// kl_lessons/web/src/math.js
+function quantile(sorted, q) {
+  const position = q * (sorted.length - 1);
+  const below = Math.floor(position);
+  const above = Math.min(below + 1, sorted.length - 1);
+  return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
+}
+
 // kl_lessons/web/src/lessons/trl_log.js
 function keyRange(runs, key) {
   let lo = Infinity, hi = -Infinity;
@@ -247,6 +255,10 @@ function keyRange(runs, key) {
   if (lo === Infinity) return [0, 1];
   if (hi - lo < 1e-12) return [lo - 0.5, hi + 0.5];
   return [lo, hi];
+}
+function runMedian(series) {
+  const values = series.filter((v) => v !== null && Number.isFinite(v)).sort((a, b) => a - b);
+  return values.length ? quantile(values, 0.5) : null;
 }
 var KEYS = ["runs", "log_keys", "n_steps", "step", "key", "beta"];
 var STYLES = [
@@ -314,7 +326,7 @@ function draw({ model, el }, narrow) {
   }
   function redrawStep() {
     const t = Math.round(state.step), run = runOf();
-    heading.textContent = `Step ${t} of ${n}, β = ${run.beta}`;
+    heading.textContent = `Step ${t} of ${n}, β = ${run.beta}; median ${state.key} over the run: ${text(runMedian(run.series[state.key]))}`;
     setAttrs(cursor, { x1: x(t), x2: x(t) });
     runs.forEach((r, i) => {
       const v = r.series[state.key][t - 1];
@@ -335,9 +347,11 @@ function draw({ model, el }, narrow) {
   redrawKey();
   return () => cleanups.forEach((stop) => stop());
 }
-var trl_log_default = { render: responsive(draw) };
+var render = responsive(draw);
+var trl_log_default = { render };
 export {
   KEYS,
   trl_log_default as default,
-  keyRange
+  keyRange,
+  runMedian
 };

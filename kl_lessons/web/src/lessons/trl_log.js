@@ -8,6 +8,7 @@ import {
   OKABE_ITO, setAttrs, svg, html, fmt, linear, niceTicks, mountWidget, makeFigure, makeAxis, bindSlider,
   bindChoice, readModel, responsive, gridPlace,
 } from "../kit.js";
+import { quantile } from "../math.js";
 
 // ---- pure helpers (tested under node) ----
 
@@ -24,6 +25,12 @@ export function keyRange(runs, key) {
   if (lo === Infinity) return [0, 1];
   if (hi - lo < 1e-12) return [lo - 0.5, hi + 0.5];
   return [lo, hi];
+}
+
+/** The median of a run's logged values of one key (null steps skipped), or null when it logged none. */
+export function runMedian(series) {
+  const values = series.filter((v) => v !== null && Number.isFinite(v)).sort((a, b) => a - b);
+  return values.length ? quantile(values, 0.5) : null;
 }
 
 // ---- the widget ----
@@ -98,7 +105,8 @@ function draw({ model, el }, narrow) {
 
   function redrawStep() {
     const t = Math.round(state.step), run = runOf();
-    heading.textContent = `Step ${t} of ${n}, β = ${run.beta}`;
+    // The run's median beside the step's value: is this step ordinary for the run, or where it turned?
+    heading.textContent = `Step ${t} of ${n}, β = ${run.beta}; median ${state.key} over the run: ${text(runMedian(run.series[state.key]))}`;
     setAttrs(cursor, { x1: x(t), x2: x(t) });
     runs.forEach((r, i) => {
       const v = r.series[state.key][t - 1];
@@ -119,4 +127,5 @@ function draw({ model, el }, narrow) {
   return () => cleanups.forEach((stop) => stop());
 }
 
-export default { render: responsive(draw) };
+const render = responsive(draw);
+export default { render };
