@@ -126,7 +126,8 @@ def pretrain_hf(
     folder.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive(folder.with_suffix(".lock")):
         if not (folder / "losses.json").exists():
-            model, tokenizer, losses = _pretrain(steps, batch_size, window, lr, seed, progress)
+            with quiet():  # transformers' notices (e.g. about the config's loss_type) are not the lesson's
+                model, tokenizer, losses = _pretrain(steps, batch_size, window, lr, seed, progress)
             # Saved under a private name, then renamed: a reader never sees half a folder.
             partial = folder.with_name(f"{folder.name}.{os.getpid()}.part")
             shutil.rmtree(partial, ignore_errors=True)
