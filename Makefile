@@ -32,7 +32,8 @@ test: setup  ## unit + property tests, strict nbval over every notebook, offline
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
 
 test-fast: setup  ## the edit loop: unit, property, contract and parity tests; no training, browser, site or notebook
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests -m "not slow" --durations=0 --durations-min=2
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests -m "not slow" -o addopts="" -p no:nbval \
+		-p no:cacheprovider -n 2 --dist loadfile --durations=10
 
 execute: setup  ## re-execute every notebook in place, top to bottom, in a fresh kernel
 	$(BIN)/python scripts/execute_notebooks.py

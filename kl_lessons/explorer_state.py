@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ._validate import count
+from .lessons import LESSONS
 
 #: Significant digits kept for every float in an explorer's state.
 SIGNIFICANT_DIGITS = 6
@@ -376,18 +377,8 @@ def trl_log_state(runs: Mapping[float, Any], step: int = 1, key: str = "kl", n_c
 
 
 # --------------------------------------------------------------------------- the directive
-#: Module file name → the function giving its state (lesson 6's needs the notebook's runs).
-STATE_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
-    "forecasters.js": forecasters_state,
-    "estimator_spread.js": estimator_spread_state,
-    "reward_shaping.js": reward_shaping_state,
-    "frontier.js": frontier_state,
-    "controller_traces.js": controller_state,
-    "training_scrubber.js": training_scrubber_state,
-    "kl_gradients.js": kl_gradients_state,
-    "entropy_anchor.js": entropy_anchor_state,
-    "trl_log.js": trl_log_state,
-}
+#: Module file name → the function giving its state (lesson 6's needs the notebook's runs), one per registered lesson.
+STATE_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {entry.module: entry.state_callable() for entry in LESSONS}
 
 
 def state_json(state: Mapping[str, Any]) -> str:

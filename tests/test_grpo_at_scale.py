@@ -23,6 +23,7 @@ def test_the_defaults_are_the_lessons_choices_at_gpu_scale() -> None:
     assert fields["reward_weights"] == [1.0, 0.0] and fields["use_vllm"] and fields["bf16"]
 
 
+@pytest.mark.slow  # imports TRL and accelerate
 def test_the_config_builds_with_trls_own_validation() -> None:
     args = grpo_at_scale.parse_args(["--beta", "0.1", "--loss-type", "grpo", "--no-vllm", "--steps", "7"])
     config = grpo_at_scale.build_config(args, bf16=False, use_cpu=True, report_to=[])

@@ -46,6 +46,7 @@ def test_the_model_is_a_float64_gpt2_without_dropout_and_its_seed_fixes_its_weig
     assert not torch.equal(a.lm_head.weight, c.lm_head.weight)
 
 
+@pytest.mark.slow  # trains or runs TRL's trainer
 def test_pretraining_is_cached_by_its_arguments_and_loads_bit_for_bit() -> None:
     folder, losses = small_reference()
     again, losses_again = pretrain_hf(steps=12, batch_size=8, window=24, seed=5, progress=False)
@@ -74,6 +75,7 @@ def test_reward_functions_are_named_as_trl_logs_them_and_score_like_lesson_6() -
     assert fluent > shouting
 
 
+@pytest.mark.slow  # trains or runs TRL's trainer
 def test_a_run_logs_every_step_with_the_gold_reward_weighted_zero() -> None:
     run = short_run(0.04)
     assert [row["step"] for row in run.log] == [1, 2, 3] and sorted(run.completions) == [1, 2, 3]
@@ -86,6 +88,7 @@ def test_a_run_logs_every_step_with_the_gold_reward_weighted_zero() -> None:
     assert "kl" not in short_run(0.0).log[0]                               # β = 0 loads no reference, logs no kl
 
 
+@pytest.mark.slow  # trains or runs TRL's trainer
 def test_the_logged_kl_is_recomputed_from_the_kept_batch() -> None:
     folder, _ = small_reference()
     run = short_run(0.04)
@@ -99,6 +102,7 @@ def test_the_logged_kl_is_recomputed_from_the_kept_batch() -> None:
     assert run.original_kl == pytest.approx(list(run.series("kl")), rel=1e-5, abs=1e-9)
 
 
+@pytest.mark.slow  # trains or runs TRL's trainer
 def test_token_logprobs_agree_with_a_step_by_step_forward_pass() -> None:
     folder, _ = small_reference()
     model, _ = load(folder)
@@ -218,6 +222,7 @@ def test_group_advantages_and_token_weights_refuse_bad_input() -> None:
     assert float(token_weights(mask, "dr_grpo", 3).sum()) == pytest.approx(3 / 6)
 
 
+@pytest.mark.slow  # trains or runs TRL's trainer
 def test_bf16_autocast_on_a_cpu_moves_trls_log_probs_by_about_a_hundredth() -> None:
     """Why grpo_config sets bf16=False (the glossary's "bf16 autocast"): TRL's default autocasts on a CPU too, and
     its fused LM head then projects in bfloat16 even for a float64 model; without autocast it agrees with float64

@@ -403,6 +403,7 @@ def test_main_prints_the_report_and_exits_with_the_verdict(tmp_path: Path, capsy
     assert "cannot read the log: path: no such file" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch
 def test_python_dash_m_runs_the_reader(tmp_path: Path) -> None:
     path = tmp_path / "trainer_state.json"
     path.write_text(_trainer_state(_trl_rows(_series(10, "reward_up_entropy_down"))))
