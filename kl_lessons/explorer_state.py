@@ -378,7 +378,7 @@ def trl_log_state(runs: Mapping[float, Any], step: int = 1, key: str = "kl", n_c
 
 # --------------------------------------------------------------------------- the directive
 #: Module file name → the function giving its state (lesson 6's needs the notebook's runs), one per registered lesson.
-STATE_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {entry.module: entry.state_callable() for entry in LESSONS}
+STATE_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {entry.module: globals()[entry.state_function] for entry in LESSONS}
 
 
 def state_json(state: Mapping[str, Any]) -> str:

@@ -7,7 +7,8 @@ syllabus tables in ``README.md`` and ``index.md``, ``myst.yml``'s table of conte
 test are read from :data:`LESSONS`; ``tests/test_lessons.py`` names any piece of a registered lesson that is
 missing. Adding a lesson is one entry here (see CONTRIBUTING.md, "Adding a lesson").
 
-This module imports nothing heavy (no torch), so scripts and tests can read it cheaply.
+This module imports nothing of the package (and no torch), so scripts and tests can read it cheaply; the state
+functions are looked up by name in :mod:`kl_lessons.explorer_state` (its ``STATE_FUNCTIONS``).
 
 >>> from kl_lessons.lessons import lesson
 >>> lesson(4).notebook
@@ -16,9 +17,7 @@ This module imports nothing heavy (no torch), so scripts and tests can read it c
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
-from typing import Any, Callable
 
 
 @dataclass(frozen=True)
@@ -70,14 +69,6 @@ class Lesson:
     def trains(self) -> bool:
         """Whether the lesson trains a model (and so checks its claims on other seeds)."""
         return bool(self.seed_tests)
-
-    def state(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """The explorer's state from its state function (imported on first use: it needs torch)."""
-        return self.state_callable()(*args, **kwargs)
-
-    def state_callable(self) -> Callable[..., dict[str, Any]]:
-        """The state function itself."""
-        return getattr(importlib.import_module("kl_lessons.explorer_state"), self.state_function)
 
 
 LESSONS: tuple[Lesson, ...] = (

@@ -23,7 +23,7 @@ from kl_lessons.batch_spread import (
     CAT_SAT_POLICY_PROBS, CAT_SAT_REF_PROBS, simulate_batch_means, single_token_sd,
 )
 from kl_lessons.explorer_state import (
-    SHOUT_THRESHOLD, SIGNIFICANT_DIGITS, controller_state, entropy_anchor_state,
+    SHOUT_THRESHOLD, SIGNIFICANT_DIGITS, STATE_FUNCTIONS, controller_state, entropy_anchor_state,
     estimator_spread_state, rounded, state_json,
 )
 from kl_lessons.lessons import LESSONS, Lesson, lesson as registered
@@ -84,7 +84,7 @@ def test_lesson_block_starts_from_its_state_function(entry: Lesson) -> None:
     if entry.number in DATA_BLOCK_CHECKS:
         assert DATA_BLOCK_CHECKS[entry.number] in globals(), "a lesson with a data block needs its own check"
         return
-    assert_same_state(state, entry.state())
+    assert_same_state(state, STATE_FUNCTIONS[entry.module]())
 
 
 def test_lesson6_block_is_small_and_well_formed() -> None:
@@ -119,7 +119,7 @@ def test_explorer_cell_output_is_hidden_on_the_site(entry: Lesson) -> None:
 # --------------------------------------------------------------------------- the state functions
 @pytest.mark.parametrize("entry", [e for e in LESSONS if e.number not in DATA_BLOCK_CHECKS], ids=lambda e: e.label)
 def test_states_are_plain_rounded_json(entry: Lesson) -> None:
-    state = entry.state()
+    state = STATE_FUNCTIONS[entry.module]()
     assert json.loads(json.dumps(state, allow_nan=False)) == state
     assert rounded(state) == state  # already rounded
     assert state_json(state).count("\n") == len(state) + 1  # one key per line

@@ -36,7 +36,7 @@ from kl_lessons import (
     regularised_policy,
     tilted_policy,
 )
-from kl_lessons.explorer_state import training_scrubber_state, trl_log_state
+from kl_lessons.explorer_state import STATE_FUNCTIONS, training_scrubber_state, trl_log_state
 from kl_lessons.lessons import LESSONS, lesson as registered
 from kl_lessons.style import OKABE_ITO
 from kl_lessons.web_widgets import WEB_DIR
@@ -362,7 +362,7 @@ SAMPLE_STATES = {6: lambda: training_scrubber_state(recorded_runs()), 9: lambda:
 
 def lesson_state(lesson: int) -> dict[str, Any]:
     """Lesson ``lesson``'s explorer state from its state function (or, for a lesson in SAMPLE_STATES, its stand-in)."""
-    return SAMPLE_STATES[lesson]() if lesson in SAMPLE_STATES else registered(lesson).state()
+    return SAMPLE_STATES[lesson]() if lesson in SAMPLE_STATES else STATE_FUNCTIONS[registered(lesson).module]()
 
 
 def start_model(lesson: int) -> dict[str, Any]:
