@@ -325,3 +325,19 @@ def as_series(values: Any, name: str, *, allow_nonfinite: bool = False) -> np.nd
     if not allow_nonfinite and not np.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or inf at step {int(np.flatnonzero(~np.isfinite(x))[0])}")
     return x
+
+
+def outcome_indices(samples: Any, num_outcomes: int) -> torch.Tensor:
+    """``samples`` as a non-empty int64 vector of outcome indices in [0, ``num_outcomes``), or a ValueError naming it."""
+    try:
+        y = samples.detach() if isinstance(samples, torch.Tensor) else torch.as_tensor(np.asarray(samples))
+    except (TypeError, ValueError, RuntimeError, OverflowError) as err:
+        raise ValueError(f"samples must be integer outcome indices, got {type(samples).__name__}") from err
+    if y.ndim != 1 or y.numel() == 0:
+        raise ValueError(f"samples must be a non-empty vector of outcome indices, got shape {tuple(y.shape)}")
+    if y.is_floating_point() or y.dtype in (torch.bool, torch.uint8) or y.is_complex() or y.is_meta:
+        raise ValueError(f"samples must hold integer outcome indices, got dtype {y.dtype}")
+    y = y.to(torch.int64)
+    if bool((y < 0).any()) or bool((y >= num_outcomes).any()):
+        raise ValueError(f"samples must lie in [0, {num_outcomes - 1}]")
+    return y

@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from ._validate import as_probs, as_tensor, check_finite_result, count, positive, seed as as_seed
+from ._validate import as_probs, as_tensor, check_finite_result, count, outcome_indices, positive, seed as as_seed
 from .estimators import check_estimator, kl_estimate, weighted_kl_terms
 from .types import ArrayLike
 
@@ -52,21 +52,6 @@ def _logits_and_ref(logits: ArrayLike, ref_probs: ArrayLike) -> tuple[torch.Tens
     if ref.shape != theta.shape:
         raise ValueError(f"ref_probs has shape {tuple(ref.shape)} but logits has shape {tuple(theta.shape)}")
     return theta, ref
-
-
-def _check_samples(samples: ArrayLike, num_outcomes: int) -> torch.Tensor:
-    try:
-        y = samples.detach() if isinstance(samples, torch.Tensor) else torch.as_tensor(np.asarray(samples))
-    except (TypeError, ValueError, RuntimeError, OverflowError) as err:
-        raise ValueError(f"samples must be integer outcome indices, got {type(samples).__name__}") from err
-    if y.ndim != 1 or y.numel() == 0:
-        raise ValueError(f"samples must be a non-empty vector of outcome indices, got shape {tuple(y.shape)}")
-    if y.is_floating_point() or y.dtype in (torch.bool, torch.uint8) or y.is_complex() or y.is_meta:
-        raise ValueError(f"samples must hold integer outcome indices, got dtype {y.dtype}")
-    y = y.to(torch.int64)
-    if bool((y < 0).any()) or bool((y >= num_outcomes).any()):
-        raise ValueError(f"samples must lie in [0, {num_outcomes - 1}]")
-    return y
 
 
 def _check_placement(placement: str, estimator: str) -> None:
@@ -225,7 +210,7 @@ def estimator_gradients(
     """
     theta, ref = _logits_and_ref(logits, ref_probs)
     _check_placement(placement, estimator)
-    y = _check_samples(samples, theta.numel())
+    y = outcome_indices(samples, theta.numel())
     return _per_sample_gradients(theta, ref.log(), y, placement, estimator)
 
 

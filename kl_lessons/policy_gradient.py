@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from ._validate import as_tensor, check_finite_result, finite, positive
-from .kl_in_loss import _check_samples
+from ._validate import outcome_indices
 from .types import ArrayLike
 
 #: What TRL's GRPOTrainer (1.16.0) adds to a group's standard deviation before dividing by it.
@@ -79,7 +79,7 @@ def sampled_policy_gradients(
         Row i is the gradient that sample i contributes; their mean estimates :func:`expected_policy_gradient`.
     """
     theta, r = _logits_and_rewards(logits, rewards)
-    y = _check_samples(samples, theta.numel())
+    y = outcome_indices(samples, theta.numel())
     advantage = (r - finite(baseline, "baseline"))[y]
     # One copy of the logits per sample, so one backward pass returns one gradient per sample.
     copies = theta.expand(y.numel(), -1).clone().requires_grad_(True)
