@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 import torch
 
 from ._validate import as_probs, as_tensor, check_finite_result, count, outcome_indices, positive, seed as as_seed
