@@ -136,7 +136,7 @@ PRACTICE_MAP: tuple[PracticeRow, ...] = (
     ),
     PracticeRow(
         "TRL GRPO today", "k3 × π/π_old per token (`use_bias_correction_kl=True`, the default since v1.10)", "loss",
-        "`beta=0.0` (since May 2025; TRL 1.16.0)",
+        "`beta=0.0` (since May 2025; TRL 1.16.0); run in [lesson 9](notebooks/09_kl_in_trl.ipynb)",
         "if β > 0 and `importance_sampling_level=\"token\"` (the default): per token, ∇KL(π‖π_ref) with the prefix "
         "held fixed (lesson 7); with `\"sequence\"` the ratio is the sequence's mean, put on every token, and the "
         "gradient follows none of these; with `use_bias_correction_kl=False`: per token, ∇KL(π_ref‖π)",
