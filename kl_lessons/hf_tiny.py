@@ -31,7 +31,8 @@ from tqdm.auto import tqdm
 
 from ._validate import count, positive, seed as as_seed
 from .corpus import load_sentences
-from .tinylm import BOS, DEFAULT_CACHE, _exclusive
+from ._cache import cache_dir, exclusive
+from .tinylm import BOS
 
 #: The padding token: id 0, never sampled (its logit is masked only by training, as a real model's pad is).
 PAD = "<pad>"
@@ -122,9 +123,9 @@ def pretrain_hf(
     seed = as_seed(seed)
     if not isinstance(progress, bool):
         raise ValueError(f"progress must be True or False, got {progress!r}")
-    folder = Path(os.environ.get("KL_LESSONS_CACHE") or DEFAULT_CACHE) / f"gpt2-tiny-{_key((steps, batch_size, window, lr, seed))}"
+    folder = cache_dir() / f"gpt2-tiny-{_key((steps, batch_size, window, lr, seed))}"
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(folder.with_suffix(".lock")):
+    with exclusive(folder.with_suffix(".lock")):
         if not (folder / "losses.json").exists():
             with quiet():  # transformers' notices (e.g. about the config's loss_type) are not the lesson's
                 model, tokenizer, losses = _pretrain(steps, batch_size, window, lr, seed, progress)

@@ -19,16 +19,15 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ._cache import cache_dir, exclusive
 from ._validate import count, positive, seed as as_seed
 from .corpus import load_sentences
 
@@ -238,8 +237,6 @@ def score(model: TinyLM, vocab: CharVocab, tokens: torch.Tensor) -> tuple[torch.
     return logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1), -(logp.exp() * logp).sum(-1)
 
 
-#: Where :func:`pretrain` keeps finished models, unless the ``KL_LESSONS_CACHE`` environment variable names a folder.
-DEFAULT_CACHE = Path.home() / ".cache" / "kl-lessons"
 
 
 def _cache_file(args: tuple) -> Path:
@@ -251,24 +248,7 @@ def _cache_file(args: tuple) -> Path:
     key = hashlib.sha256(repr((args, torch.__version__)).encode())
     key.update(Path(__file__).read_bytes())
     key.update(resources.files("kl_lessons").joinpath("data/corpus.txt").read_bytes())
-    folder = Path(os.environ.get("KL_LESSONS_CACHE") or DEFAULT_CACHE)
-    return folder / f"tinylm-{key.hexdigest()[:20]}.pt"
-
-
-@contextmanager
-def _exclusive(lock: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the file ``lock`` (where the OS has ``fcntl``; elsewhere, no lock)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: at worst two processes both train the same model
-        yield
-        return
-    with open(lock, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return cache_dir() / f"tinylm-{key.hexdigest()[:20]}.pt"
 
 
 def pretrain(
@@ -310,7 +290,7 @@ def pretrain(
         return _pretrain(steps, batch_size, window, lr, seed, progress)
     path = _cache_file((steps, batch_size, window, lr, seed))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(path.with_suffix(".lock")):  # two processes that want one model train it once
+    with exclusive(path.with_suffix(".lock")):  # two processes that want one model train it once
         if not path.exists():
             model, vocab, losses = _pretrain(steps, batch_size, window, lr, seed, progress)
             # Write under a private name, then rename: a reader never sees half a file.

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
 
 #: Modules that serve every lesson rather than teach one (each lesson's modules are in its registry entry).
-SHARED_MODULES = {"explorer_state", "web_widgets", "lessons", "style", "types", "_validate"}
+SHARED_MODULES = {"explorer_state", "web_widgets", "lessons", "style", "types", "_validate", "_cache"}
 #: A notebook that calls one of these trains a model, so its claims must be checked on other seeds too.
 TRAINING_CALLS = re.compile(r"\b(pretrain|train|GRPOTrainer)\(")
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from kl_lessons.tinylm import DEFAULT_CACHE, pretrain
+from kl_lessons._cache import DEFAULT_CACHE
+from kl_lessons.tinylm import pretrain
 
 SHORT = dict(steps=20, batch_size=8, window=16)
 
