@@ -57,7 +57,7 @@ def test_every_export_is_checked_here() -> None:
     # A function added to math.js without a parity check would be a second, unchecked implementation.
     checked = {"xlogy", "logSumExp", "softmax", "normalise", "expectation", "klContributions", "klDivergence",
                "entropy", "crossEntropy", "ESTIMATORS", "klTerm", "nearestIndex", "quantile", "mulberry32",
-               "sampleTokens", "tokenSampler"}
+               "sampleTokens", "tokenSampler", "valueRange"}
     assert set(EXPORTED) == checked
 
 
@@ -174,3 +174,20 @@ def test_sampling_follows_the_distribution_and_the_fast_sampler_draws_the_same_t
         assert (np.abs(freq - probs) <= 5 * np.sqrt(probs * (1 - probs) / n) + 1e-12).all(), (p, freq)
     with pytest.raises(AssertionError, match="cells must be a power of 2"):
         run_math("return m.tokenSampler([0.5], 1000);")
+
+
+def test_value_range_spans_the_finite_values_of_every_series() -> None:
+    rng = np.random.default_rng(11)
+    cases = [[rng.normal(0, 3, n).tolist() for n in (1, 5, 40)] for _ in range(5)]
+    cases += [[[1.5, None, 2.5], [float("nan"), -1.0]], [[None, None]], [], [[2.0, 2.0], [2.0]]]
+    payload = json.loads(json.dumps(cases).replace("NaN", "null"))  # JSON has no NaN: the pages send null
+    got = run_math("return input.map((series) => m.valueRange(series));", payload)
+    for series, (lo, hi) in zip(payload, got):
+        values = [v for s in series for v in s if v is not None]
+        if not values:
+            assert (lo, hi) == (0, 1)
+        elif max(values) - min(values) < 1e-12:
+            assert (lo, hi) == (min(values) - 0.5, max(values) + 0.5)
+        else:
+            assert (lo, hi) == (min(values), max(values))
+

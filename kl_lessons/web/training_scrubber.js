@@ -244,6 +244,19 @@ function nearestIndex(values, x) {
   }
   return best;
 }
+function valueRange(seriesList) {
+  let lo = Infinity, hi = -Infinity;
+  for (const series of seriesList) {
+    for (const v of series) {
+      if (v === null || !Number.isFinite(v)) continue;
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+  }
+  if (lo === Infinity) return [0, 1];
+  if (hi - lo < 1e-12) return [lo - 0.5, hi + 0.5];
+  return [lo, hi];
+}
 
 // kl_lessons/web/src/lessons/training_scrubber.js
 function symlog(v) {
@@ -253,17 +266,7 @@ function nearestSampleStep(samples, step) {
   return samples.length ? samples[nearestIndex(samples.map(([s]) => s), step)][0] : null;
 }
 function seriesRange(runs, key) {
-  let lo = Infinity, hi = -Infinity;
-  for (const run of runs) {
-    for (const v of run.metrics[key]) {
-      if (v === null || !Number.isFinite(v)) continue;
-      lo = Math.min(lo, v);
-      hi = Math.max(hi, v);
-    }
-  }
-  if (lo === Infinity) return [0, 1];
-  if (hi - lo < 1e-12) return [lo - 0.5, hi + 0.5];
-  return [lo, hi];
+  return valueRange(runs.map((run) => run.metrics[key]));
 }
 var KEYS = ["runs", "n_steps", "step", "front"];
 var ALL = "all runs";

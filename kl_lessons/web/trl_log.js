@@ -241,12 +241,10 @@ function quantile(sorted, q) {
   const above = Math.min(below + 1, sorted.length - 1);
   return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
 }
-
-// kl_lessons/web/src/lessons/trl_log.js
-function keyRange(runs, key) {
+function valueRange(seriesList) {
   let lo = Infinity, hi = -Infinity;
-  for (const run of runs) {
-    for (const v of run.series[key]) {
+  for (const series of seriesList) {
+    for (const v of series) {
       if (v === null || !Number.isFinite(v)) continue;
       lo = Math.min(lo, v);
       hi = Math.max(hi, v);
@@ -255,6 +253,11 @@ function keyRange(runs, key) {
   if (lo === Infinity) return [0, 1];
   if (hi - lo < 1e-12) return [lo - 0.5, hi + 0.5];
   return [lo, hi];
+}
+
+// kl_lessons/web/src/lessons/trl_log.js
+function keyRange(runs, key) {
+  return valueRange(runs.map((run) => run.series[key]));
 }
 function runMedian(series) {
   const values = series.filter((v) => v !== null && Number.isFinite(v)).sort((a, b) => a - b);

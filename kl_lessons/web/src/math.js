@@ -172,3 +172,19 @@ export function mulberry32(seed) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Smallest and largest finite value over several series (nulls and non-finite values are gaps), padded by ±0.5
+ * when they are all equal, [0, 1] when there is none: the value range a plot of those series needs. */
+export function valueRange(seriesList) {
+  let lo = Infinity, hi = -Infinity;
+  for (const series of seriesList) {
+    for (const v of series) {
+      if (v === null || !Number.isFinite(v)) continue;
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+  }
+  if (lo === Infinity) return [0, 1];
+  if (hi - lo < 1e-12) return [lo - 0.5, hi + 0.5];
+  return [lo, hi];
+}

@@ -8,7 +8,7 @@ import {
   bindChoice, readModel,
   responsive, gridPlace,
 } from "../kit.js";
-import { nearestIndex } from "../math.js";
+import { nearestIndex, valueRange } from "../math.js";
 
 // ---- pure helpers (tested under node) ----
 
@@ -24,17 +24,7 @@ export function nearestSampleStep(samples, step) {
 
 /** Smallest and largest finite value over every run's series of `key` (nulls are gaps). */
 export function seriesRange(runs, key) {
-  let lo = Infinity, hi = -Infinity;
-  for (const run of runs) {
-    for (const v of run.metrics[key]) {
-      if (v === null || !Number.isFinite(v)) continue;
-      lo = Math.min(lo, v);
-      hi = Math.max(hi, v);
-    }
-  }
-  if (lo === Infinity) return [0, 1];
-  if (hi - lo < 1e-12) return [lo - 0.5, hi + 0.5];
-  return [lo, hi];
+  return valueRange(runs.map((run) => run.metrics[key]));
 }
 
 // ---- the widget ----

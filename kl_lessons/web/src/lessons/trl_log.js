@@ -8,23 +8,13 @@ import {
   OKABE_ITO, setAttrs, svg, html, fmt, linear, niceTicks, mountWidget, makeFigure, makeAxis, bindSlider,
   bindChoice, readModel, responsive, gridPlace,
 } from "../kit.js";
-import { quantile } from "../math.js";
+import { quantile, valueRange } from "../math.js";
 
 // ---- pure helpers (tested under node) ----
 
 /** Smallest and largest logged value of `key` over every run (null steps skipped); [0, 1] when none. */
 export function keyRange(runs, key) {
-  let lo = Infinity, hi = -Infinity;
-  for (const run of runs) {
-    for (const v of run.series[key]) {
-      if (v === null || !Number.isFinite(v)) continue;
-      lo = Math.min(lo, v);
-      hi = Math.max(hi, v);
-    }
-  }
-  if (lo === Infinity) return [0, 1];
-  if (hi - lo < 1e-12) return [lo - 0.5, hi + 0.5];
-  return [lo, hi];
+  return valueRange(runs.map((run) => run.series[key]));
 }
 
 /** The median of a run's logged values of one key (null steps skipped), or null when it logged none. */
