@@ -17,14 +17,17 @@ def stale(root: Path, pages: Iterable[str], updated: Callable[[str, str], str]) 
 
 def write_or_check(root: Path, pages: Iterable[str], updated: Callable[[str, str], str], what: str, script: str,
                    check: bool) -> int:
-    """Rewrite the stale pages (``check`` False) or report them and return 1 if there are any (``check`` True)."""
+    """Rewrite the stale pages (``check`` False) or report them and return 1 if there are any (``check`` True).
+
+    ``what`` names the block in the messages, with its verb: "syllabus is", "tables are".
+    """
     out_of_date = stale(root, pages, updated)
     if check:
         for page in out_of_date:
-            print(f"{page}: the {what} is out of date; run python {script}")
+            print(f"{page}: the {what} out of date; run python {script}")
         return 1 if out_of_date else 0
     for page in out_of_date:
         path = root / page
         path.write_text(updated(path.read_text(), page))
-        print(f"{page}: {what} written")
+        print(f"{page}: {what.rsplit(' ', 1)[0]} written")
     return 0

@@ -18,7 +18,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
+sys.path.insert(0, str(ROOT / "scripts"))
 
+import page_blocks  # noqa: E402
 from kl_lessons.practice_map import render_keys_table, render_table, render_trainer_table  # noqa: E402
 
 #: Each block's name -> (how it is rendered, the pages that show it).
@@ -63,23 +65,14 @@ def rewritten(text: str, page: str) -> str:
 
 def stale(root: Path = ROOT) -> list[str]:
     """The pages with a table that differs from what the library renders."""
-    return [page for page in PAGES if rewritten((root / page).read_text(), page) != (root / page).read_text()]
+    return page_blocks.stale(root, PAGES, rewritten)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="report out-of-date pages and exit 1, writing nothing")
     args = parser.parse_args(argv)
-    out_of_date = stale()
-    if args.check:
-        for page in out_of_date:
-            print(f"{page}: a table is out of date; run python scripts/practice_map.py")
-        return 1 if out_of_date else 0
-    for page in out_of_date:
-        path = ROOT / page
-        path.write_text(rewritten(path.read_text(), page))
-        print(f"{page}: tables written")
-    return 0
+    return page_blocks.write_or_check(ROOT, PAGES, rewritten, "tables are", "scripts/practice_map.py", args.check)
 
 
 if __name__ == "__main__":

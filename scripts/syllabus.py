@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="report out-of-date pages and exit 1, writing nothing")
     args = parser.parse_args(argv)
-    return page_blocks.write_or_check(ROOT, PAGES, updated, "syllabus", "scripts/syllabus.py", args.check)
+    return page_blocks.write_or_check(ROOT, PAGES, updated, "syllabus is", "scripts/syllabus.py", args.check)
 
 
 if __name__ == "__main__":
