@@ -12,9 +12,9 @@ The trainer facts this module relies on were read from TRL 1.16.0's source (``tr
   ratio when ``use_bias_correction_kl`` (default True; the ratio is exactly 1 on-policy), averaged over every
   completion token of the batch (``completion_mask``; the end-of-sequence token counts, the padding after it
   does not). It is nats per *token*;
-* its log-probs come from TRL's fused LM head, which projects and normalises in float32 whatever the model's
-  dtype, and in bfloat16 under ``GRPOConfig``'s default ``bf16=True``, which autocasts on a CPU too
-  (:func:`grpo_config` turns that off);
+* its log-probs come from TRL's fused LM head, which projects onto the vocabulary in the model's dtype (or the
+  autocast dtype: bfloat16 under ``GRPOConfig``'s default ``bf16=True``, which autocasts on a CPU too;
+  :func:`grpo_config` turns that off) and folds the log-softmax in float32, whatever that dtype;
 * it is logged only when β ≠ 0: with β = 0 no reference model is even loaded;
 * the loss adds ``β · per_token_kl`` to each token's policy loss, then aggregates by ``loss_type``.
 

@@ -1,7 +1,9 @@
 """Lesson 9's GRPO run at scale: a real model, vLLM generation, several GPUs. Not run in CI.
 
 The same trainer, reward functions and β as the lesson's CPU runs (``kl_lessons.trl_run``); what changes is
-only the model, the batch sizes and the launcher. On one GPU (e.g. a Colab T4 or L4)::
+the model, the batch sizes, the completion length, the learning rate and its schedule, the precision (bf16, no
+float64 model), generation (vLLM), logging (``--report-to``, none by default), checkpoints and the launcher.
+On one GPU (e.g. a Colab T4 or L4)::
 
     pip install "kl_lessons[lab] @ git+<this repository>" vllm
     python scripts/grpo_at_scale.py --model Qwen/Qwen2.5-0.5B --beta 0.04 --no-vllm --steps 200
@@ -12,8 +14,9 @@ On a node with several GPUs, with vLLM generating in the training processes (``c
 
 and with DeepSpeed ZeRO-3 through accelerate's ``--config_file`` (a ZeRO-3 accelerate config).
 
-What to watch is what the lesson reads on the CPU: ``kl`` (nats per token; × completions/mean_length per
-completion), ``entropy``, ``rewards/proxy/mean`` against ``rewards/gold/mean``, ``reward_std`` and
+What to watch is what the lesson reads on the CPU: ``kl`` (nats per token; × completions/mean_length,
+approximately, per completion: with gradient accumulation TRL logs the plain average of micro-batch means),
+``entropy``, ``rewards/proxy/mean`` against ``rewards/gold/mean``, ``reward_std`` and
 ``frac_reward_zero_std``; with vLLM also ``sampling/importance_sampling_ratio/*`` (the gap between the
 generating and the training engine, which the lesson's single engine does not have).
 """
@@ -42,6 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-vllm", action="store_true", help="generate with transformers instead of vLLM")
     parser.add_argument("--output-dir", default="grpo-at-scale")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--report-to", nargs="*", default=[], metavar="REPORTER",
+                        help="transformers' logging integrations, e.g. tensorboard or wandb (installed separately); "
+                             "none by default: the trainer's own log still records every step")
     args = parser.parse_args(argv)
     if args.beta < 0:
         parser.error(f"--beta must be >= 0, got {args.beta}")
@@ -58,7 +64,8 @@ def config_kwargs(args: argparse.Namespace) -> dict:
         gradient_accumulation_steps=args.gradient_accumulation, max_completion_length=args.max_completion_length,
         learning_rate=args.learning_rate, loss_type=args.loss_type, scale_rewards=args.scale_rewards,
         reward_weights=[1.0, 0.0],  # the gold judge is logged beside the proxy, never optimised
-        use_vllm=not args.no_vllm, vllm_mode="colocate", bf16=True, logging_steps=1, report_to=["tensorboard"],
+        use_vllm=not args.no_vllm, vllm_mode="colocate", bf16=True, logging_steps=1,
+        report_to=list(args.report_to),  # no reporter by default: none is a dependency of the course
         log_completions=True, save_strategy="steps", save_steps=100,
     )
 

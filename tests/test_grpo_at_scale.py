@@ -31,6 +31,19 @@ def test_the_config_builds_with_trls_own_validation() -> None:
     assert config.num_generations == 8 and config.gradient_accumulation_steps == 4
 
 
+@pytest.mark.slow  # imports transformers' integrations
+def test_the_default_reporters_need_nothing_beyond_the_course() -> None:
+    """The trainer builds its reporters' callbacks from ``report_to``; one whose package is missing fails there."""
+    from transformers.integrations import get_reporting_integration_callbacks
+
+    config = grpo_at_scale.build_config(grpo_at_scale.parse_args(["--no-vllm"]), bf16=False, use_cpu=True)
+    assert config.report_to == []
+    for callback in get_reporting_integration_callbacks(config.report_to):
+        callback()
+    chosen = grpo_at_scale.parse_args(["--report-to", "tensorboard", "wandb"])
+    assert grpo_at_scale.config_kwargs(chosen)["report_to"] == ["tensorboard", "wandb"]
+
+
 @pytest.mark.parametrize("argv", [["--beta", "-1"], ["--loss-type", "ppo"], ["--steps", "many"]])
 def test_bad_arguments_are_refused(argv: list[str]) -> None:
     with pytest.raises(SystemExit):

@@ -169,6 +169,11 @@ def test_check_per_completion_kl(answer, verdict: str) -> None:
     assert verdict in check_per_completion_kl(answer)
 
 
+def test_check_per_completion_kl_names_the_lessons_and_the_factor() -> None:
+    verdict = check_per_completion_kl(0.5 * 20.0, kl=0.5, mean_length=20.0)
+    assert "10.00 nats per completion" in verdict and "lessons 3–6" in verdict and "20.0 times" in verdict
+
+
 @pytest.mark.parametrize("fn, verdict", [
     (lambda m: token_weights(m, "grpo", 6), "Correct"),
     (lambda m: token_weights(m, "dapo", 6), "'dapo'"),

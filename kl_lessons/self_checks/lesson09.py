@@ -86,9 +86,8 @@ def check_per_completion_kl(answer: object, kl: float = 0.85, mean_length: float
         return f"Please pass one finite number (nats per completion), got {_shown(answer)}."
     expected = kl * mean_length
     if math.isclose(got, expected, rel_tol=1e-3):
-        return (f"Correct: {expected:.2f} nats per completion. Summed over a completion's tokens, as lessons 4–6 "
-                "count KL, the same β means a penalty {mean_length:.0f} times the per-token number.".format(
-                    mean_length=mean_length))
+        return (f"Correct: {expected:.2f} nats per completion. Summed over a completion's tokens, as lessons 3–6 "
+                f"count KL, the KL is {mean_length:.1f} times the per-token number that TRL logs.")
     if math.isclose(got, kl / mean_length, rel_tol=1e-3):
         return "Not yet: a completion has mean_length tokens, each paying about kl: multiply, don't divide."
     if math.isclose(got, kl * 32, rel_tol=1e-3):
