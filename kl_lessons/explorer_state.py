@@ -342,11 +342,13 @@ TRL_LOG_KEYS = (
 )
 
 
-def trl_log_state(runs: Mapping[float, Any], step: int = 1, key: str = "kl", n_completions: int = 4) -> dict[str, Any]:
+def trl_log_state(runs: Mapping[float, Any], step: int = 1, key: str = "kl", n_completions: int = 4,
+                  beta: float | None = None) -> dict[str, Any]:
     """Lesson 9: TRL's own logs of the lesson's GRPO runs, to scrub step by step with each step's completions.
 
     ``runs`` maps β → :class:`kl_lessons.trl_run.GRPORun`. A key a run did not log (``kl`` at β = 0) is
-    ``None`` at every step. ``step`` counts from 1, as TRL's log does; the β in front starts as the first.
+    ``None`` at every step. ``step`` counts from 1, as TRL's log does. The β in front is ``beta``, by default the
+    first run that logged ``key`` (β = 0 logs no ``kl``: a reader should not open on an empty readout).
     """
     from .monitor import metric_series
 
@@ -357,23 +359,30 @@ def trl_log_state(runs: Mapping[float, Any], step: int = 1, key: str = "kl", n_c
         raise ValueError(f"key must be one of {names}, got {key!r}")
     n_completions = count(n_completions, "n_completions")
     out, lengths = [], set()
-    for beta, run in runs.items():
+    for run_beta, run in runs.items():
         log = getattr(run, "log", None)
         if not isinstance(log, list) or not log:
-            raise ValueError(f"run at β = {beta!r} has no .log (TRL's log_history)")
-        series = {k: (metric_series([row[k] for row in log], f"β = {beta}: {k}").tolist() if k in log[0]
+            raise ValueError(f"run at β = {run_beta!r} has no .log (TRL's log_history)")
+        series = {k: (metric_series([row[k] for row in log], f"β = {run_beta}: {k}").tolist() if k in log[0]
                       else [None] * len(log)) for k in names}
         completions = getattr(run, "completions", {})
         texts = [[t.rstrip("\n") for t in completions.get(s, [])[:n_completions]] for s in range(1, len(log) + 1)]
-        out.append({"beta": f"{float(beta):g}", "series": series, "completions": texts})
+        out.append({"beta": f"{float(run_beta):g}", "series": series, "completions": texts})
         lengths.add(len(log))
     if len(lengths) != 1:
         raise ValueError(f"every run needs the same number of steps; got {sorted(lengths)}")
     (n_steps,) = lengths
     step = count(step, "step", minimum=1, maximum=n_steps)
+    shown = [run["beta"] for run in out]
+    if beta is None:
+        beta = next((run["beta"] for run in out if any(v is not None for v in run["series"][key])), shown[0])
+    elif not isinstance(beta, (int, float)) or isinstance(beta, bool) or f"{float(beta):g}" not in shown:
+        raise ValueError(f"beta must be one of the runs' β {shown}, got {beta!r}")
+    else:
+        beta = f"{float(beta):g}"
     # "log_keys", not "keys": a widget's state keys become traits, and ipywidgets' Widget already has .keys.
     return rounded({"runs": out, "log_keys": [{"key": k, "unit": u} for k, u in TRL_LOG_KEYS], "n_steps": n_steps,
-                    "step": step, "key": key, "beta": out[0]["beta"]})
+                    "step": step, "key": key, "beta": beta})
 
 
 # --------------------------------------------------------------------------- the directive

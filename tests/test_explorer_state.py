@@ -195,3 +195,20 @@ def test_batch_spread_validates() -> None:
     with pytest.raises(ValueError, match="shape"):
         single_token_sd([0.0, 1.0], [1.0, 0.0, 2.0])
     assert np.isclose(single_token_sd([0.0, 1.0], [0.0, 1.0])["k1"], 0.0)
+
+
+def test_lesson9_opens_on_a_run_that_logged_the_key_shown() -> None:
+    from types import SimpleNamespace
+
+    from kl_lessons.explorer_state import trl_log_state
+
+    # TRL logs no kl at β = 0: the explorer must not open on an empty readout.
+    row = {"entropy": 1.0, "rewards/proxy/mean": 0.1, "rewards/gold/mean": 0.0, "reward_std": 0.5,
+           "frac_reward_zero_std": 0.0, "completions/mean_length": 30.0, "completions/clipped_ratio": 0.0}
+    runs = {0.0: SimpleNamespace(log=[dict(row)] * 3, completions={}),
+            0.04: SimpleNamespace(log=[{**row, "kl": 0.2}] * 3, completions={})}
+    assert trl_log_state(runs)["beta"] == "0.04"
+    assert trl_log_state(runs, key="entropy")["beta"] == "0"
+    assert trl_log_state(runs, beta=0)["beta"] == "0"
+    with pytest.raises(ValueError, match="beta"):
+        trl_log_state(runs, beta=0.3)
