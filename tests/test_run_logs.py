@@ -478,3 +478,26 @@ def test_a_log_written_by_trls_own_grpo_trainer() -> None:
     np.testing.assert_array_equal(run.metrics["entropy"], [row["entropy"] for row in history])
     # TRL's reward is the weighted sum of its reward functions; the gold judge has weight 0 in lesson 9
     np.testing.assert_allclose(run.metrics["reward_mean"], [row["rewards/proxy/mean"] for row in history])
+
+
+@pytest.mark.slow  # reads the pinned verl and OpenRLHF wheels
+def test_verl_and_openrlhf_keys_are_written_in_the_pinned_files_their_sources_name() -> None:
+    """Each verl and OpenRLHF key of the table appears in the file its source names, in the pinned wheel.
+
+    A key is found as a string literal, whole or without its first segment (verl adds prefixes such as
+    ``actor/`` where it gathers a worker's metrics), or as a keyword argument (OpenRLHF fills its logged status from
+    fields set by name, e.g. ``response_length=``).
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import trainer_sources as ts
+
+    for trainer in ("verl", "openrlhf"):
+        source = ts.pinned(trainer)
+        for key, meaning in KEY_TABLE[trainer].items():
+            where = re.search(rf"{trainer} ([\d.]+), ({trainer}/[\w/]+\.py)", meaning.source)
+            assert where and where.group(1) == ts.PINS[trainer], (trainer, key, meaning.source)
+            code = source.read_file(where.group(2))
+            names = {key, key.split("/", 1)[-1]}
+            found = any(f'"{n}"' in code or f"'{n}'" in code or f'"{n}/' in code or re.search(rf"\b{re.escape(n)}=", code)
+                        for n in names)
+            assert found, f"{trainer} {ts.PINS[trainer]}, {where.group(2)}: no {key!r}"
