@@ -13,8 +13,11 @@ are in nats.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
 import math
+import os
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -385,6 +388,72 @@ def trl_log_state(runs: Mapping[float, Any], step: int = 1, key: str = "kl", n_c
                     "step": step, "key": key, "beta": beta})
 
 
+# --------------------------------------------------------------------------- lesson 10
+#: The page's limits on a log read in the browser (a larger one is read with ``python -m kl_lessons.run_logs``).
+LOG_READER_LIMITS = {"max_chars": 250_000_000, "max_lines": 5_000_000}
+
+
+def _key_table() -> dict[str, Any]:
+    """run_logs' key table and the sets of keys around it, as JSON: the one source the log reader reads."""
+    from . import run_logs
+
+    return {
+        "trainers": [{"name": name, "label": run_logs.TRAINERS[name],
+                      "keys": [{"key": key, **dataclasses.asdict(meaning)} for key, meaning in table.items()],
+                      "other": list(run_logs._OTHER[name])} for name, table in run_logs.KEY_TABLE.items()],
+        "sequence_averaged": sorted([trainer, key] for trainer, key in run_logs._SEQUENCE_AVERAGED),
+        "step_keys": list(run_logs._STEP_KEYS),
+        "bookkeeping": sorted(run_logs._BOOKKEEPING),
+        "summary": sorted(run_logs._SUMMARY),
+        "eval_prefixes": list(run_logs._EVAL_PREFIXES),
+    }
+
+
+def _check_thresholds() -> dict[str, dict[str, Any]]:
+    """Each monitor check's thresholds with their defaults, read from its signature (the series have none)."""
+    from . import monitor
+
+    checks = [name for name in monitor.__all__ if name not in ("HealthWarning", "health_report")]
+    return {name: {p.name: p.default for p in inspect.signature(getattr(monitor, name)).parameters.values()
+                   if p.default is not inspect.Parameter.empty and p.name != "name"} for name in checks}
+
+
+def log_reader_state(case: str | None = None, step: int = 1, path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Lesson 10: the log reader, opened on a casebook trace (``case``) or on a learner's own log file (``path``).
+
+    The state carries :mod:`kl_lessons.run_logs`' key table, the checks' default thresholds (read from
+    :mod:`kl_lessons.monitor`'s signatures) and every casebook trace's text, so the page reads and checks a log
+    with no kernel. ``step`` counts the log's rows from 1. With ``path`` the file's text is sent too and the
+    reader opens on it (``case`` is then ``"own"``).
+    """
+    from . import casebook
+
+    cases = [{"name": c.name, "title": c.title, "trainer": c.trainer, "file": c.file, "text": casebook.trace_text(c.name)}
+             for c in casebook.CASES]
+    names = [c["name"] for c in cases]
+    own = {"name": "", "text": ""}
+    if path is not None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise ValueError(f"path must be a file path, got {type(path).__name__}")
+        if not os.path.isfile(path):
+            raise ValueError(f"path: no such file: {os.fspath(path)!r}")
+        if os.path.getsize(path) > LOG_READER_LIMITS["max_chars"]:
+            raise ValueError(f"path: {os.fspath(path)!r} is over the page's limit of {LOG_READER_LIMITS['max_chars']:,} "
+                             "bytes; read it with python -m kl_lessons.run_logs")
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            own = {"name": os.path.basename(os.fspath(path)), "text": handle.read()}
+        if case is not None:
+            raise ValueError("case must be None when path is given (the reader opens on the file)")
+        case = "own"
+    elif case is None:
+        case = names[0]
+    elif case not in names:
+        raise ValueError(f"case must be one of {names} or None, got {case!r}")
+    step = count(step, "step", minimum=1)
+    return rounded({"key_table": _key_table(), "thresholds": _check_thresholds(), "cases": cases, "case": case,
+                    "own_log": own, "limits": dict(LOG_READER_LIMITS), "step": step})
+
+
 # --------------------------------------------------------------------------- the directive
 #: Module file name → the function giving its state (lesson 6's needs the notebook's runs), one per registered lesson.
 STATE_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {entry.module: globals()[entry.state_function] for entry in LESSONS}
@@ -400,5 +469,5 @@ __all__ = [
     "SCRUBBER_METRICS", "SHOUT_THRESHOLD", "SIGNIFICANT_DIGITS", "STATE_FUNCTIONS",
     "controller_state", "entropy_anchor_state", "estimator_spread_state", "forecasters_state", "frontier_state",
     "reward_shaping_state", "rounded", "kl_gradients_state", "state_json", "training_scrubber_state",
-    "TRL_LOG_KEYS", "trl_log_state",
+    "TRL_LOG_KEYS", "trl_log_state", "LOG_READER_LIMITS", "log_reader_state",
 ]

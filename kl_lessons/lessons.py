@@ -161,6 +161,16 @@ LESSONS: tuple[Lesson, ...] = (
         controls=("step", "beta", "key"),
         seed_tests=("tests/test_trl_seed_1.py", "tests/test_trl_seed_2.py"),
     ),
+    Lesson(
+        10, "diagnose_a_run", "Diagnose a run from its logs",
+        outcome="read a TRL, verl or OpenRLHF log, say what each logged KL measures and in which unit, and name the "
+                "fault behind a flag",
+        summary="a casebook of real runs with one fault injected each, read from their logs: which KL a key holds, "
+                "per token or per sequence, and the monitor's checks that tell each fault.",
+        modules=("run_logs", "casebook"),
+        explorer="LogReader", module="log_reader.js", state_function="log_reader_state",
+        controls=("case", "step"),
+    ),
 )
 
 def lesson(number: int) -> Lesson:

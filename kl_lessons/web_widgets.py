@@ -140,11 +140,17 @@ class TRLLogScrubber(LessonExplorer):
     lesson = 9
 
 
+class LogReader(LessonExplorer):
+    """Lesson 10: a trainer's log read and checked in the page: a casebook trace, or your own log (``log_reader_state(path=...)``)."""
+
+    lesson = 10
+
+
 #: Module file name → its explorer class, one per registered lesson, in lesson order.
 EXPLORERS: dict[str, type[LessonExplorer]] = {entry.module: globals()[entry.explorer] for entry in LESSONS}
 
 __all__ = [
     "EXPLORERS", "WEB_DIR", "ControllerExplorer", "EntropyAnchorExplorer", "EstimatorSpreadExplorer",
-    "ForecastersExplorer", "FrontierExplorer", "KLGradientsExplorer", "LessonExplorer", "RewardShapingExplorer",
+    "ForecastersExplorer", "FrontierExplorer", "KLGradientsExplorer", "LessonExplorer", "LogReader", "RewardShapingExplorer",
     "TRLLogScrubber", "TrainingScrubber",
 ]

@@ -212,3 +212,53 @@ def test_lesson9_opens_on_a_run_that_logged_the_key_shown() -> None:
     assert trl_log_state(runs, beta=0)["beta"] == "0"
     with pytest.raises(ValueError, match="beta"):
         trl_log_state(runs, beta=0.3)
+
+
+# --------------------------------------------------------------------------- lesson 10
+def test_lesson10_state_carries_run_logs_tables_and_monitor_defaults() -> None:
+    import dataclasses
+    import inspect
+
+    from kl_lessons import casebook, monitor, run_logs
+    from kl_lessons.explorer_state import log_reader_state
+
+    state = log_reader_state()
+    assert json.loads(json.dumps(state, allow_nan=False)) == state and rounded(state) == state
+    table = {t["name"]: t for t in state["key_table"]["trainers"]}
+    assert list(table) == list(run_logs.KEY_TABLE)
+    for name, keys in run_logs.KEY_TABLE.items():
+        assert [k["key"] for k in table[name]["keys"]] == list(keys)  # in order: the first present is the one read
+        assert all(dataclasses.asdict(keys[k["key"]]) == {f: v for f, v in k.items() if f != "key"} for k in table[name]["keys"])
+        assert table[name]["label"] == run_logs.TRAINERS[name] and tuple(table[name]["other"]) == run_logs._OTHER[name]
+    assert {tuple(p) for p in state["key_table"]["sequence_averaged"]} == run_logs._SEQUENCE_AVERAGED
+    assert set(state["key_table"]["bookkeeping"]) == run_logs._BOOKKEEPING
+    assert set(state["key_table"]["summary"]) == run_logs._SUMMARY
+    assert tuple(state["key_table"]["step_keys"]) == run_logs._STEP_KEYS
+    assert tuple(state["key_table"]["eval_prefixes"]) == run_logs._EVAL_PREFIXES
+    # Every check health_report runs, with each threshold's default.
+    assert set(state["thresholds"]) == set(monitor.__all__) - {"HealthWarning", "health_report"}
+    for check, defaults in state["thresholds"].items():
+        params = inspect.signature(getattr(monitor, check)).parameters
+        assert defaults == {k: params[k].default for k in defaults}
+    assert [c["name"] for c in state["cases"]] == [c.name for c in casebook.CASES]
+    assert all(c["text"] == casebook.trace_text(c["name"]) for c in state["cases"])
+    assert state["case"] == casebook.CASES[0].name and state["step"] == 1 and state["own_log"] == {"name": "", "text": ""}
+
+
+def test_lesson10_state_reads_a_learners_file(tmp_path: Path) -> None:
+    from kl_lessons.explorer_state import log_reader_state
+    from kl_lessons.web_widgets import LogReader
+
+    log = tmp_path / "trainer_state.json"
+    log.write_text((ROOT / "tests" / "data" / "trl_grpo_log_history.json").read_text())
+    state = log_reader_state(path=log, step=2)
+    assert state["case"] == "own" and state["own_log"] == {"name": "trainer_state.json", "text": log.read_text()}
+    assert LogReader(state).state() == state
+    with pytest.raises(ValueError, match="path"):
+        log_reader_state(path=tmp_path / "missing.json")
+    with pytest.raises(ValueError, match="case"):
+        log_reader_state(case="no such case")
+    with pytest.raises(ValueError, match="case"):
+        log_reader_state(case="healthy", path=log)
+    with pytest.raises(ValueError, match="step"):
+        log_reader_state(step=0)

@@ -36,7 +36,7 @@ from kl_lessons import (
     regularised_policy,
     tilted_policy,
 )
-from kl_lessons.explorer_state import STATE_FUNCTIONS, training_scrubber_state, trl_log_state
+from kl_lessons.explorer_state import STATE_FUNCTIONS, log_reader_state, training_scrubber_state, trl_log_state
 from kl_lessons.lessons import LESSONS, lesson as registered
 from kl_lessons.style import OKABE_ITO
 from kl_lessons.web_widgets import WEB_DIR
@@ -312,6 +312,7 @@ EXPECTED_READOUTS = {
     7: _readouts_07,
     8: _readouts_08,
     9: lambda state, page: _readouts_09(state),
+    10: lambda state, page: _readouts_10(state),
 }
 
 
@@ -356,8 +357,24 @@ def _readouts_09(state: dict[str, Any]) -> dict[str, float]:
     return {key: value for key, value in values.items() if value is not None}
 
 
+def _readouts_10(state: dict[str, Any]) -> dict[str, float]:
+    """Lesson 10: the log read by run_logs at the chosen row (finite values only), and the row itself."""
+    from kl_lessons.run_logs import parse_log_text
+
+    if state["case"] == "own":
+        run = parse_log_text(state["own_log"]["text"], name=state["own_log"]["name"])
+    else:
+        case = next(c for c in state["cases"] if c["name"] == state["case"])
+        run = parse_log_text(case["text"], case["trainer"], name=case["file"])
+    row = min(int(round(state["step"])), run.steps.size) - 1
+    values = {name: float(series[row]) for name, series in run.metrics.items()}
+    return {"step": row + 1, **{name: v for name, v in values.items() if np.isfinite(v)}}
+
+
 #: Lessons whose state function packs data the notebook makes (training runs): the state of a stand-in.
-SAMPLE_STATES = {6: lambda: training_scrubber_state(recorded_runs()), 9: lambda: trl_log_state(grpo_logs(), step=3)}
+#: Lesson 10 opens on a case with flags, so its markers are drawn.
+SAMPLE_STATES = {6: lambda: training_scrubber_state(recorded_runs()), 9: lambda: trl_log_state(grpo_logs(), step=3),
+                 10: lambda: log_reader_state(case="reference_sync", step=3)}
 
 
 def lesson_state(lesson: int) -> dict[str, Any]:
@@ -384,6 +401,7 @@ MOVES = {
     7: ("beta", 3, "drift", "ArrowRight"),  # lesson 7's sliders step through grids: their value is an index
     8: ("alpha", 0.5, "beta", "ArrowRight"),
     9: ("step", 7, "step", "ArrowRight"),
+    10: ("step", 12, "step", "ArrowRight"),
 }
 
 #: Per lesson: the value Python sets on the first slider's key (on its grid), and the slider's position it must show.
@@ -397,6 +415,7 @@ KERNEL_MOVES = {
     7: lambda state: (state["betas"][2], 2),  # the slider is an index into the β grid
     8: lambda state: (0.75, 0.75),
     9: lambda state: (5, 5),
+    10: lambda state: (5, 5),
 }
 
 
@@ -501,6 +520,49 @@ def test_widget_is_accessible(browser: Any, site: dict[str, Any], lesson: int) -
         allowed = {c.upper() for c in OKABE_ITO.values()} | {"#444", "#222"}
         assert set(report["colours"]) <= allowed, set(report["colours"]) - allowed
         assert report["live"] >= 1
+        assert errors == []
+    finally:
+        page.close()
+
+
+# --------------------------------------------------------------------------- lesson 10's log sources
+def test_log_reader_reads_a_case_a_paste_and_a_file(browser: Any, site: dict[str, Any], tmp_path: Path) -> None:
+    """The case menu, the text box and the file input each give a log read and checked as Python reads it;
+    bad text gives a message, not an error."""
+    from kl_lessons.run_logs import check_run, parse_log_text
+
+    model = lesson_state(10)
+    page, errors = open_widget(browser, site, 10, model)
+    try:
+        def flags() -> list[str]:
+            return page.evaluate("() => Array.from(widgetEl.querySelectorAll('.kl-flags li b'), (b) => b.textContent)")
+
+        for case in model["cases"]:
+            page.select_option("select[data-key='case']", case["name"])
+            state = page.evaluate("model.state")
+            assert state["case"] == case["name"]
+            run = parse_log_text(case["text"], case["trainer"], name=case["file"])
+            want = [f"{i + 1}. {w.check}, trainer step {run.steps[w.step]:g}" for i, w in enumerate(check_run(run))]
+            assert [f.split(" (line")[0] for f in flags()] == want, case["name"]
+            assert_shown(page.evaluate("readouts()"), expected_readouts(10, state))
+
+        for bad in ("", '{"log_history": [{"kl": 0.1, "st', "\x00\x01\x02 junk \x03" * 200, "step:1 - kl:0.1\n"):
+            page.fill("textarea", bad)
+            page.click("text=Read the pasted text")
+            assert page.evaluate("widgetEl.querySelector('.kl-message').textContent").startswith("Cannot read this log")
+
+        trace = next(c for c in model["cases"] if c["file"].endswith(".csv"))
+        own = tmp_path / "my_run.csv"
+        own.write_text(trace["text"])
+        page.set_input_files("input[type=file]", str(own))
+        # The file's text stays in the page (it is not synced to the kernel): the message names the file read.
+        page.wait_for_function("() => model.state.case === 'own' && "
+                               "widgetEl.querySelector('.kl-message').textContent.startsWith('Read my_run.csv as csv')")
+        run = parse_log_text(trace["text"], name="my_run.csv")
+        assert [f.split(",")[0] for f in flags()] == [f"{i + 1}. {w.check}" for i, w in enumerate(check_run(run))]
+        page.evaluate("([k, v]) => move(k, v)", ["step", 7])
+        state = {**page.evaluate("model.state"), "own_log": {"name": "my_run.csv", "text": trace["text"]}}
+        assert_shown(page.evaluate("readouts()"), expected_readouts(10, state))
         assert errors == []
     finally:
         page.close()

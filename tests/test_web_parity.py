@@ -506,3 +506,187 @@ def test_lesson9_run_median_is_numpys(tmp_path: Path) -> None:
     out = run_node(tmp_path, 9, "return input.map((s) => m.runMedian(s));", series)
     want = [float(np.median([v for v in s if v is not None])) if any(v is not None for v in s) else None for s in series]
     assert out == want
+
+
+# --------------------------------------------------------------------------- lesson 10
+def _log_reader_inputs() -> dict[str, Any]:
+    from kl_lessons.explorer_state import log_reader_state
+
+    state = log_reader_state()
+    return {"key_table": state["key_table"], "thresholds": state["thresholds"], "limits": state["limits"]}
+
+
+def _read_in_node(tmp_path: Path, logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each log read and checked by the bundle (``readAndCheck``), as plain JSON."""
+    body = """return input.logs.map((log) => {
+      const r = m.readAndCheck(log.text, input.key_table, input.thresholds, { trainer: log.trainer, name: log.name });
+      return r.error ? { error: r.error } : { trainer: r.trainer, fmt: r.fmt, steps: r.steps, lines: r.lines,
+        meanings: Object.keys(r.meanings), sources: r.sources, metrics: r.metrics, kl_per: r.kl_per, notes: r.notes,
+        flags: r.flags };
+    });"""
+    return run_node(tmp_path, 10, body, {**_log_reader_inputs(), "logs": logs})
+
+
+# Python's and the browser's JSON parsers word their errors differently: a note quotes either's in brackets.
+_JSON_ERROR = re.compile(r"\((?:JSON: |Expecting |Unterminated |Extra data|Invalid )[^()]*(?:\([^()]*\)[^()]*)*\)")
+
+
+def _same_notes(js: list[str], py: list[str]) -> None:
+    assert [_JSON_ERROR.sub("(…)", n) for n in js] == [_JSON_ERROR.sub("(…)", n) for n in py]
+
+
+def _assert_same_reading(js: dict[str, Any], text: str, trainer: str | None, name: str) -> None:
+    from kl_lessons.run_logs import check_run, parse_log_text
+
+    try:
+        run = parse_log_text(text, trainer, name=name)
+    except ValueError as err:
+        assert js == {"error": str(err)}
+        return
+    assert "error" not in js, js
+    assert (js["trainer"], js["fmt"], js["kl_per"]) == (run.trainer, run.fmt, run.kl_per)
+    assert js["meanings"] == list(run.meanings) and js["sources"] == run.sources
+    assert js["lines"] == run.lines.tolist()
+    assert_close(js["steps"], run.steps)
+    assert np.array_equal(np.isnan(np.asarray(_number(js["steps"]), dtype=float)), np.isnan(run.steps))
+    assert sorted(js["metrics"]) == sorted(run.metrics)
+    for key, values in run.metrics.items():
+        got = np.asarray(_number(js["metrics"][key]), dtype=np.float64)
+        assert np.array_equal(np.isnan(got), np.isnan(values)), key
+        assert_close(got, values)
+    _same_notes(js["notes"], run.notes)
+    want = [{"check": w.check, "step": w.step, "message": w.message} for w in check_run(run)]
+    assert js["flags"] == want
+
+
+def _casebook_logs() -> list[dict[str, Any]]:
+    from kl_lessons import casebook
+
+    logs = [{"text": casebook.trace_text(c.name), "trainer": c.trainer, "name": c.file} for c in casebook.CASES]
+    # Detected rather than given, the trainer too must match.
+    logs += [{"text": casebook.trace_text(c.name), "trainer": None, "name": c.file} for c in casebook.CASES]
+    return logs
+
+
+def test_lesson10_casebook_traces_read_and_flag_as_in_python(tmp_path: Path) -> None:
+    logs = _casebook_logs() + [{"text": (ROOT / "tests" / "data" / "trl_grpo_log_history.json").read_text(),
+                                "trainer": None, "name": "trainer_state.json"}]
+    for js, log in zip(_read_in_node(tmp_path, logs), logs):
+        _assert_same_reading(js, log["text"], log["trainer"], log["name"])
+
+
+def _rows_jsonl(rows: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(row) + "\n" for row in rows)
+
+
+def _crafted_logs() -> dict[str, str]:
+    """Edge cases of every format, each read by both parsers."""
+    from kl_lessons import casebook
+
+    healthy = casebook.trace_text("healthy")
+    rng = np.random.default_rng(10)
+    t = np.arange(200)
+    ramp = 1 - np.exp(-t / 20)
+    trl_rows = [{"step": int(s) + 1, "kl": float(0.01 * ramp[s] + 0.001 * rng.random()), "reward": float(ramp[s]),
+                 "entropy": float(2.0 - 1.8 * ramp[s]), "completions/mean_length": float(20 + rng.integers(0, 10)),
+                 "frac_reward_zero_std": float(min(1.0, s / 100)), "grad_norm": 1.0} for s in t]
+    sawtooth = [{"step": int(s), "kl_mean": float((s % 25) * 0.2 + 0.01), "kl_max": float((s % 25) * 0.5 + 0.05),
+                 "reward_mean": float(s), "entropy": 1.0, "beta": 0.1} for s in t]
+    climbing = [{"step": int(s), "kl_mean": float(0.05 * s + 0.1 * rng.random()), "reward_mean": 1.0,
+                 "entropy": 1.0} for s in t]
+    spiky = [{"step": int(s), "kl_mean": float(1 + 0.01 * rng.random()), "kl_max": float(2 + (40 if s == 150 else 0)),
+              "reward_mean": 0.0, "entropy": 1.0} for s in t]
+    negative = [{"step": int(s), "kl_mean": float(-0.1 - 0.01 * rng.random()), "reward_mean": 0.0} for s in t]
+    high_start = [{"step": int(s), "kl_mean": float(5 - 0.001 * s), "reward_mean": 0.0} for s in t]
+    nan_null = _rows_jsonl(trl_rows[:30]).replace('"kl": ', '"kl": NaN, "old_kl": ', 1)
+    nan_null = nan_null.replace('"reward": 0.0', '"reward": null', 1).replace('"entropy": 2.0', '"entropy": "high"', 1)
+    verl = "".join(json.dumps({"step": int(s), "data": {"actor/kl_loss": 0.001 * s, "response_length/mean": 30.0,
+                                                        "critic/score/mean": 0.1 * s, "actor/entropy": 1.5,
+                                                        "actor/ppo_kl": 0.0001, "timing_s/gen": 2.0}}) + "\n"
+                   for s in range(1, 41))
+    header = "train/global_step,train/kl,train/reward,train/response_length,train/entropy_loss,train/ppo_kl,mystery"
+    csv_rows = [header] + [f"{s},{0.002 * s},{0.05 * s},{40 + s % 3},{1.2 - 0.01 * s},0.0003,{s}" for s in range(1, 51)]
+    csv_text = "\n".join(csv_rows[:20] + ["7,oops,np.float64(0.5),,1.0,0.0003,1", "1,2"] + csv_rows[20:]) + "\n"
+    return {
+        "truncated trainer_state.json": healthy[: len(healthy) // 2],
+        "trainer_state.json cut inside a string": healthy[: healthy.index('"entropy"', len(healthy) // 3) + 4],
+        "trainer_state.json with junk in log_history": healthy.replace('"log_history": [', '"log_history": [1, "x", ', 1),
+        "TRL jsonl, per-token KL × mean length": _rows_jsonl(trl_rows),
+        "TRL jsonl with NaN, null, a word and an unknown key": nan_null,
+        "jsonl with a bad line and a cut-off last line": _rows_jsonl(trl_rows[:20]) + "{not json}\n"
+                                                        + _rows_jsonl(trl_rows[20:40]) + '{"step": 41, "kl"',
+        "course jsonl, saw-teeth and a late climb": _rows_jsonl(sawtooth),
+        "course jsonl, climbing": _rows_jsonl(climbing),
+        "course jsonl, a spike": _rows_jsonl(spiky),
+        "course jsonl, negative": _rows_jsonl(negative),
+        "course jsonl, starts high": _rows_jsonl(high_start),
+        "course jsonl, steps going back": _rows_jsonl(climbing[:50] + climbing[10:60]),
+        "verl file logger": verl,
+        "OpenRLHF CSV with train/ prefixes": csv_text,
+        "CSV with quoted cells and CRLF": 'step,kl_mean,"reward_mean"\r\n1,0.5,"1.5"\r\n2,0.25,"2"\r\n\r\n3,0.125,3\r\n',
+        "eval and summary rows": _rows_jsonl(trl_rows[:5] + [{"eval_loss": 1.0, "step": 5},
+                                                            {"train_runtime": 3.0, "train_loss": 0.1, "step": 5}]),
+        "only eval rows": _rows_jsonl([{"eval_loss": 1.0, "step": 5}]),
+        "no known key": _rows_jsonl([{"alpha": 1, "beta_2": 2}] * 3),
+        "empty": "   \n\n",
+        "not a dict": "[1, 2]\n{\"kl_mean\": 1}\n",
+    }
+
+
+def test_lesson10_crafted_logs_read_and_flag_as_in_python(tmp_path: Path) -> None:
+    crafted = _crafted_logs()
+    logs = [{"text": text, "trainer": None, "name": name} for name, text in crafted.items()]
+    for js, log in zip(_read_in_node(tmp_path, logs), logs):
+        try:
+            _assert_same_reading(js, log["text"], log["trainer"], log["name"])
+        except AssertionError as err:
+            raise AssertionError(f"{log['name']}: {err}") from err
+
+
+def test_lesson10_every_check_fires_on_some_crafted_log(tmp_path: Path) -> None:
+    # The crafted logs exercise every check health_report runs, so their parity above covers each message.
+    from kl_lessons import monitor
+    from kl_lessons.run_logs import check_run, parse_log_text
+
+    fired = set()
+    for text in _crafted_logs().values():
+        try:
+            fired |= {w.check for w in check_run(parse_log_text(text))}
+        except ValueError:
+            continue
+    assert fired == set(monitor.__all__) - {"HealthWarning", "health_report"}
+
+
+@pytest.mark.parametrize("x", [0.0, -0.0, 0.5, 0.125, 0.925, 92.5, 1e-5, 123456789.0, 9.9996, 0.00049999, 2.5, 1 / 3,
+                               -7.25e-12, 1e16, math.nan, math.inf, -math.inf])
+def test_lesson10_python_number_formats(tmp_path: Path, x: float) -> None:
+    """The messages' numbers: Python's .3g, .2g, :g, .1f, .0f and .0% (half to even on the exact double)."""
+    body = "const x = Number(input[0]); return [m.pyG(x, 3), m.pyG(x, 2), m.pyG(x), m.pyF(x, 1), m.pyF(x, 0), m.pyPct(x, 0)];"
+    out = run_node(tmp_path, 10, body, [x if math.isfinite(x) else str(x).replace("inf", "Infinity").replace("nan", "NaN")])
+    assert out == [f"{x:.3g}", f"{x:.2g}", f"{x:g}", f"{x:.1f}", f"{x:.0f}", f"{x:.0%}"]
+
+
+def test_lesson10_bad_input_gives_a_message_never_a_throw(tmp_path: Path) -> None:
+    junk = bytes(np.random.default_rng(0).integers(0, 256, 20_000, dtype=np.uint8)).decode("latin-1")
+    cases = {
+        "empty": "",
+        "truncated JSON": '{"log_history": [{"kl": 0.1, "st',
+        "no known key": '{"foo": 1}\n{"foo": 2}\n',
+        "a million lines": "x\n" * 1_000_000,
+        "more lines than the page reads": "{}\n" * 5_000_001,
+        "binary junk": junk,
+        "a console log": "step:1 - actor/kl_loss:0.1 - actor/entropy:1.0\n",
+        "not text": None,
+    }
+    body = """const out = {};
+      for (const [name, text] of Object.entries(input.cases)) {
+        const r = m.readAndCheck(text, input.key_table, input.thresholds, { name, limits: input.limits });
+        out[name] = r.error || "";
+      }
+      return out;"""
+    out = run_node(tmp_path, 10, body, {**_log_reader_inputs(), "cases": cases})
+    assert all(out.values()), out
+    assert "empty" in out["empty"] and "binary" in out["binary junk"]
+    assert "over 5,000,000 lines" in out["more lines than the page reads"]
+    assert "python -m kl_lessons.run_logs" in out["a console log"]
+    assert "log_history entry 0 is cut off" in out["truncated JSON"] or "no metric rows" in out["truncated JSON"]
