@@ -4,8 +4,11 @@ Each check reads per-step series (one value per optimisation step, KL in nats) a
 returns a :class:`HealthWarning` the first time its condition holds, or ``None``.
 They encode the "what to watch during training" list: mean KL should rise from 0
 and then level off, never stay negative, max KL should not spike, and reward should
-not rise while entropy collapses. :func:`health_report` runs every check whose
-inputs are present in a log.
+not rise while entropy collapses. Lesson 10 adds three read from real trainers' logs:
+the KL should start at 0 (the policy starts as a copy of its reference), should not
+fall back towards 0 again and again (a reference that is being reset), and most
+groups of a group-relative trainer should not score all alike (no learning signal).
+:func:`health_report` runs every check whose inputs are present in a log.
 
 The thresholds are rules of thumb for a monitor, not statistical tests: they are
 arguments, so a run with a different noise level can tune them.
@@ -25,8 +28,11 @@ __all__ = [
     "HealthWarning",
     "health_report",
     "kl_negative",
+    "kl_resets",
     "kl_spikes",
+    "kl_starts_high",
     "kl_unbounded",
+    "no_learning_signal",
     "nonfinite",
     "reward_up_entropy_down",
 ]
@@ -286,6 +292,139 @@ def reward_up_entropy_down(
     )
 
 
+def kl_starts_high(kl_mean: Sequence[float], ratio: float = 0.5, floor: float = 1e-3) -> HealthWarning | None:
+    """Warn if the KL does not start at 0.
+
+    Every trainer starts the policy as a copy of its reference, so the KL of the first step, scored before
+    any update, is 0 (exactly, when both are scored by the same code in the same precision). A first value
+    above ``floor`` that is already ``ratio`` of the run's median level means the reference is not the model
+    the policy started from: a wrong checkpoint, weights that were never loaded, a LoRA policy compared with
+    the wrong base. Read the first step: a log that starts after many updates (``logging_steps`` > 1 in TRL)
+    averages them, and a fast-rising KL can then pass as "high".
+
+    Parameters
+    ----------
+    kl_mean : sequence of float, shape (T,)
+        Batch-mean KL per step, in nats.
+    ratio : float
+        Share of the run's median KL that the first step must reach, > 0.
+    floor : float
+        Smallest first KL worth a warning, in nats, ≥ 0 (rounding between precisions stays below it).
+    """
+    kl = metric_series(kl_mean, "kl_mean")
+    positive(ratio, "ratio")
+    positive(floor, "floor", allow_zero=True)
+    if kl.size < 2:
+        return None
+    first, median = float(kl[0]), float(np.median(kl))
+    if first <= floor or first < ratio * median:
+        return None
+    return HealthWarning(
+        "kl_starts_high", 0,
+        f"The KL is {first:.3g} nats at the first step, {first / median:.2g}x the run's median of {median:.3g}; "
+        "it should be 0 there, since the policy starts as a copy of its reference. Is the reference the model "
+        "the policy started from?",
+    )
+
+
+def kl_resets(kl_mean: Sequence[float], drop: float = 0.3, level: float = 0.5, min_resets: int = 3
+              ) -> HealthWarning | None:
+    """Warn if the KL falls back towards 0 in one step, again and again, on a schedule (saw-teeth).
+
+    A policy drifts from a fixed reference a little each step, so its KL moves without falling off a cliff
+    on a schedule. A step whose KL is at least 0 and at most ``drop`` times the median of the three steps
+    before it, when that median is at least ``level`` times the run's median, is a drop (a median, so the
+    step after a spike is no drop); ``min_resets`` drops an equal number of steps apart are resets: the
+    *reference* is being moved to the policy every so many steps (TRL's ``sync_ref_model``, ProRL's
+    reference resets). That can be intended, but then the logged KL measures the drift since the last
+    reset, and says nothing of the drift from the original model. Noise makes drops too (a noisy
+    estimator, a sampler that is not the policy), but not on a schedule.
+
+    Parameters
+    ----------
+    kl_mean : sequence of float, shape (T,)
+        Batch-mean KL per step, in nats.
+    drop : float
+        A step that keeps at most this share of the level before it is a drop, in (0, 1).
+    level : float
+        The level before a drop must be at least this share of the run's median KL, ≥ 0 (noise near 0 is no
+        drop).
+    min_resets : int
+        Drops at a fixed spacing before warning, ≥ 2.
+    """
+    kl = metric_series(kl_mean, "kl_mean")
+    if not 0 < positive(drop, "drop") < 1:
+        raise ValueError(f"drop must be in (0, 1), got {drop}")
+    positive(level, "level", allow_zero=True)
+    n = _count(min_resets, "min_resets", minimum=2)
+    if kl.size < 4:
+        return None
+    median = float(np.median(kl))
+    before = np.median(np.lib.stride_tricks.sliding_window_view(kl[:-1], 3), axis=1)  # before[i]: steps i..i+2
+    after = kl[3:]
+    hit = (before > 0) & (before >= level * median) & (after >= 0) & (after <= drop * before)
+    drops = (np.flatnonzero(hit) + 3).tolist()
+    best: list[int] = []
+    for i, first in enumerate(drops):
+        for second in (d for d in drops[i + 1:] if d - first >= 3):  # the KL must regrow between resets
+            period = second - first
+            on_schedule = [d for d in drops[i:] if (d - first) % period == 0]
+            # One shallow tooth in four may be missed (a noisy step), so the schedule need not be complete.
+            if len(on_schedule) < n or len(on_schedule) < 0.75 * ((on_schedule[-1] - first) // period + 1):
+                continue
+            if not best or on_schedule[n - 1] < best[n - 1]:
+                best = on_schedule
+    if not best:
+        return None
+    period = math.gcd(*(d - best[0] for d in best[1:]))
+    return HealthWarning(
+        "kl_resets", best[n - 1],
+        f"The KL fell to {drop:.0%} or less of its level (the median of the 3 steps before) at steps "
+        f"{', '.join(map(str, best))}, on a schedule of every {period} steps: the reference is being reset to the policy on a schedule (sync_ref_model, reference "
+        "resets). The logged KL then counts only the drift since the last reset, not the drift from the original "
+        "model.",
+    )
+
+
+def no_learning_signal(frac_zero_std: Sequence[float], level: float = 0.9, window: int | None = None
+                       ) -> HealthWarning | None:
+    """Warn when almost every group's rewards are all equal (GRPO's ``frac_reward_zero_std`` near 1).
+
+    A group-relative trainer (GRPO, RLOO, DAPO) scores each completion against the others drawn for the same
+    prompt. If they all score alike, every advantage is 0 and only the KL term pushes the policy: nothing is
+    learned from the reward, whatever β is. This fires at the first step where the running mean of the share
+    of such groups over ``window`` steps reaches ``level``.
+
+    Parameters
+    ----------
+    frac_zero_std : sequence of float, shape (T,)
+        Share of prompt groups whose rewards have zero spread, per step, in [0, 1].
+    level : float
+        Running mean that counts as no signal, in (0, 1].
+    window : int, optional
+        Steps in the running mean, ≥ 1; default a fifth of the run.
+    """
+    frac = metric_series(frac_zero_std, "frac_reward_zero_std")
+    if not 0 < positive(level, "level") <= 1:
+        raise ValueError(f"level must be in (0, 1], got {level}")
+    if frac.size == 0:
+        return None
+    w = _count(max(1, frac.size // 5) if window is None else window, "window")
+    if frac.size < w:
+        return None
+    means = _running_mean(frac, w)
+    hits = np.flatnonzero(means >= level - 1e-12)
+    if hits.size == 0:
+        return None
+    step = int(hits[0]) + w - 1
+    return HealthWarning(
+        "no_learning_signal", step,
+        f"By step {step}, {means[hits[0]]:.0%} of prompt groups ({w}-step mean) scored all alike: their "
+        "advantages are 0, so the reward teaches nothing and only the KL term moves the policy. Make the task "
+        "easier, the reward finer, or the groups larger.",
+    )
+
+
 def health_report(metrics: Mapping[str, Sequence[float]]) -> list[HealthWarning]:
     """Run every check whose inputs are in ``metrics``, with default thresholds.
 
@@ -293,7 +432,7 @@ def health_report(metrics: Mapping[str, Sequence[float]]) -> list[HealthWarning]
     ----------
     metrics : mapping of str → sequence of float
         Per-step logs. Keys used: ``"kl_mean"`` and ``"kl_max"`` (nats),
-        ``"reward_mean"``, ``"entropy"`` (nats). Missing keys skip their checks;
+        ``"reward_mean"``, ``"entropy"`` (nats) and ``"frac_reward_zero_std"``. Missing keys skip their checks;
         other keys are ignored. A series holding NaN or inf gets a ``nonfinite``
         warning and is left out of the other checks.
 
@@ -306,7 +445,7 @@ def health_report(metrics: Mapping[str, Sequence[float]]) -> list[HealthWarning]
         raise ValueError(f"metrics must be a mapping of metric name to per-step values, got {type(metrics).__name__}")
     usable: dict[str, Sequence[float]] = {}
     warnings: list[HealthWarning] = []
-    for key in ("kl_mean", "kl_max", "reward_mean", "entropy"):
+    for key in ("kl_mean", "kl_max", "reward_mean", "entropy", "frac_reward_zero_std"):
         if key in metrics:
             found = nonfinite(metrics[key], key)
             if found is None:
@@ -316,8 +455,12 @@ def health_report(metrics: Mapping[str, Sequence[float]]) -> list[HealthWarning]
     if "kl_mean" in usable:
         warnings.append(kl_unbounded(usable["kl_mean"]))
         warnings.append(kl_negative(usable["kl_mean"]))
+        warnings.append(kl_starts_high(usable["kl_mean"]))
+        warnings.append(kl_resets(usable["kl_mean"]))
         if "kl_max" in usable:
             warnings.append(kl_spikes(usable["kl_max"], usable["kl_mean"]))
     if "reward_mean" in usable and "entropy" in usable:
         warnings.append(reward_up_entropy_down(usable["reward_mean"], usable["entropy"]))
+    if "frac_reward_zero_std" in usable:
+        warnings.append(no_learning_signal(usable["frac_reward_zero_std"]))
     return sorted((w for w in warnings if w is not None), key=lambda w: w.step)

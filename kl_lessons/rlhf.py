@@ -24,7 +24,7 @@ from ._validate import count, positive, seed as as_seed
 from .estimators import check_estimator
 from .reward_models import CharTrigramJudge, gold_reward, proxy_reward
 from .shaped_reward import kl_penalized_rewards
-from .tinylm import MAX_BATCH, MAX_LENGTH, CharVocab, TinyLM, check_model, sample, score
+from .tinylm import MAX_BATCH, MAX_LENGTH, CharVocab, Rollout, TinyLM, check_model, sample, score
 
 #: The per-step metrics every run records: batch-mean and batch-max KL per text (nats), the proxy mean (twice:
 #: ``reward_mean`` is the name the health checks read), the gold mean, the policy's entropy per character
@@ -107,6 +107,7 @@ def train(
     n_samples: int = 3,
     desc: str = "RLHF",
     progress: bool = True,
+    sampler: Callable[..., Rollout] = sample,
 ) -> RLHFRun:
     """Fine-tune a copy of ``reference`` on ``reward_fn`` with a KL penalty set by ``controller``.
 
@@ -145,6 +146,10 @@ def train(
         Steps at which the first ``n_samples`` texts are kept.
     progress : bool
         Show a tqdm bar.
+    sampler : callable
+        Draws the rollouts: ``sampler(policy, vocab, batch_size, length, generator)`` → :class:`~kl_lessons.tinylm.Rollout`.
+        The default draws exact samples at temperature 1. Lesson 10 passes faulty ones (a temperature, a
+        banned character) to make the logs of a sampler that is not the policy being scored.
 
     Returns
     -------
@@ -170,6 +175,8 @@ def train(
         raise ValueError(f"track_step_kl must be True or False, got {track_step_kl!r}")
     if reset_reference_every is not None:
         reset_reference_every = count(reset_reference_every, "reset_reference_every", maximum=10**7)
+    if not callable(sampler):
+        raise ValueError(f"sampler must be callable like tinylm.sample, got {type(sampler).__name__}")
     if isinstance(sample_at, (str, bytes)) or not hasattr(sample_at, "__iter__"):
         raise ValueError(f"sample_at must be a sequence of steps, got {sample_at!r}")
     sample_at = {count(s, "sample_at", minimum=0) for s in sample_at}
@@ -184,7 +191,7 @@ def train(
     for step in tqdm(range(steps), desc=desc, disable=not progress):
         if reset_reference_every and step and step % reset_reference_every == 0:
             frozen = copy.deepcopy(policy).eval().requires_grad_(False)
-        roll = sample(policy, vocab, batch_size, length, gen)
+        roll = sampler(policy, vocab, batch_size, length, gen)
         texts = vocab.decode(roll.tokens)
         proxy = reward_fn(texts)
         with torch.no_grad():

@@ -75,7 +75,8 @@ class KeyMeaning:
         reference), ``"kl_sampler"`` (between the sampler and the trainer's policy), ``"sampler_gap"`` (mean
         absolute log-probability gap between them, not a KL), ``"reward"`` (task reward, no KL in it),
         ``"reward_shaped"`` (reward minus the KL penalty), ``"entropy"`` (nats per token), ``"length"``
-        (mean response length in tokens) or ``"beta"`` (the KL coefficient).
+        (mean response length in tokens), ``"beta"`` (the KL coefficient) or ``"zero_std_frac"`` (share of
+        prompt groups whose rewards are all equal).
     per : str
         ``"token"``, ``"sequence"`` or ``""`` (not a KL).
     applied : str
@@ -116,6 +117,8 @@ _GRPO_KEYS = {
     "reward": KeyMeaning("reward", "", "", "sum of the reward functions, batch mean", _TRL),
     "entropy": KeyMeaning("entropy", "token", "", "mean over completion tokens, nats", _TRL),
     "completions/mean_length": KeyMeaning("length", "", "", "mean completion length, tokens", _TRL),
+    "frac_reward_zero_std": KeyMeaning("zero_std_frac", "", "", "share of prompt groups whose rewards have zero "
+                                       "spread (their advantages are 0)", _TRL),
     "sampling/sampling_logp_difference/mean": KeyMeaning(
         "sampler_gap", "token", "not applied", "mean |log π_old − log π_vLLM| over tokens", _TRL),
 }
@@ -124,6 +127,8 @@ _RLOO_KEYS = {
     "reward": KeyMeaning("reward_shaped", "", "", "reward minus β·(sequence's summed k1), batch mean", _RLOO),
     "entropy": KeyMeaning("entropy", "token", "", "mean over completion tokens, nats", _RLOO),
     "completions/mean_length": KeyMeaning("length", "", "", "mean completion length, tokens", _RLOO),
+    "frac_reward_zero_std": KeyMeaning("zero_std_frac", "", "", "share of prompt groups whose rewards have zero "
+                                       "spread (their advantages are 0)", _RLOO),
 }
 _VERL_KEYS = {
     "actor/reward_kl_penalty": KeyMeaning(
@@ -181,7 +186,7 @@ TRAINERS: dict[str, str] = {
 # Keys each trainer logs that the checks do not read (read from the same files), as exact names or prefixes
 # ending in "/". Bookkeeping keys (step, epoch) and run summaries are handled separately.
 _TRL_OTHER = (
-    "loss", "grad_norm", "learning_rate", "num_tokens", "reward_std", "frac_reward_zero_std", "step_time",
+    "loss", "grad_norm", "learning_rate", "num_tokens", "reward_std", "step_time",
     "entropy_coef", "aux_loss", "policy_loss", "cispo_clip_ratio", "num_input_tokens_seen",
     "completions/", "rewards/", "clip_ratio/", "sampling/", "tools/", "vespo/",
 )
@@ -238,7 +243,7 @@ class RunLog:
     metrics : dict
         Per-row float64 series. The monitor reads ``kl_mean`` (KL to the reference, nats, per sequence when the
         log has a length key, else per token: see :attr:`kl_per`), ``kl_max``, ``reward_mean`` and ``entropy``;
-        ``kl_per_token``, ``trust_region_kl``, ``sampler_kl``, ``sampler_gap``, ``length`` and ``beta`` are shown
+        ``frac_reward_zero_std`` too; ``kl_per_token``, ``trust_region_kl``, ``sampler_kl``, ``sampler_gap``, ``length`` and ``beta`` are shown
         in the report.
     kl_per : str
         ``"sequence"`` or ``"token"``: the unit of ``metrics["kl_mean"]``; ``""`` without a KL to the reference.
@@ -691,7 +696,7 @@ def _assemble(rows: list[tuple[int, dict]], keys: set[str], trainer: str, fmt: s
         notes.add("no_kl", "", 0, text)
     for name, quantity in (("kl_max", "kl_ref_max"), ("reward_mean", "reward"), ("entropy", "entropy"),
                            ("trust_region_kl", "kl_old"), ("sampler_kl", "kl_sampler"), ("sampler_gap", "sampler_gap"),
-                           ("length", "length"), ("beta", "beta")):
+                           ("length", "length"), ("beta", "beta"), ("frac_reward_zero_std", "zero_std_frac")):
         if quantity in first:
             metrics[name], sources[name] = col[first[quantity]], first[quantity]
     if "reward_mean" not in metrics and "reward_shaped" in first:
@@ -741,8 +746,8 @@ def check_run(run: RunLog) -> list[HealthWarning]:
     """
     if not isinstance(run, RunLog):
         raise ValueError(f"run must be a RunLog (from read_log or parse_log_text), got {type(run).__name__}")
-    return health_report({k: run.metrics[k] for k in ("kl_mean", "kl_max", "reward_mean", "entropy")
-                          if k in run.metrics})
+    return health_report({k: run.metrics[k] for k in ("kl_mean", "kl_max", "reward_mean", "entropy",
+                                                      "frac_reward_zero_std") if k in run.metrics})
 
 
 def _late(values: np.ndarray) -> float:
@@ -772,14 +777,15 @@ def format_report(run: RunLog, warnings: Iterable[HealthWarning] | None = None) 
                 "kl_sampler": "KL between the sampler and the trainer's policy",
                 "sampler_gap": "sampler vs trainer log-prob gap (not a KL)", "reward": "task reward",
                 "reward_shaped": "reward with the KL penalty in it", "entropy": "entropy", "length": "mean length",
-                "beta": "KL coefficient β"}[m.quantity]
+                "beta": "KL coefficient β", "zero_std_frac": "share of groups with no reward spread"}[m.quantity]
         per = f", per {m.per}" if m.per else ""
         applied = f", in the {m.applied}" if m.applied in ("reward", "loss") and m.quantity.startswith("kl") else ""
         out.append(f"  {key}: {kind}{per}{applied}; {m.estimator}. [{m.source}]")
     out += ["", "Late levels (median of the last tenth of the steps):"]
     units = {"kl_mean": f"nats per {run.kl_per}", "kl_per_token": "nats per token", "kl_max": "nats per sequence",
              "trust_region_kl": "nats per token", "sampler_kl": "nats per token", "sampler_gap": "nats per token",
-             "entropy": "nats per token", "length": "tokens", "reward_mean": "", "beta": ""}
+             "entropy": "nats per token", "length": "tokens", "reward_mean": "", "beta": "",
+             "frac_reward_zero_std": ""}
     for name, values in run.metrics.items():
         out.append(f"  {name} ({run.sources[name]}): {_late(values):.4g} {units[name]}".rstrip())
     if run.notes:

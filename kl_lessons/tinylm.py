@@ -186,32 +186,47 @@ def _draw(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 @torch.no_grad()
-def sample(model: TinyLM, vocab: CharVocab, batch_size: int, length: int, generator: torch.Generator) -> Rollout:
-    """Draw ``batch_size`` texts of ``length`` characters from ``model`` at temperature 1.
+def sample(
+    model: TinyLM, vocab: CharVocab, batch_size: int, length: int, generator: torch.Generator, *,
+    temperature: float = 1.0, banned: str = "",
+) -> Rollout:
+    """Draw ``batch_size`` texts of ``length`` characters from ``model``, by default at temperature 1.
 
-    No top-k, no top-p: the tokens are exact samples from the model, which is what
-    the sampled KL estimators assume (lesson 2).
+    No top-k, no top-p: with the defaults the tokens are exact samples from the model, which is what
+    the sampled KL estimators assume (lesson 2). ``temperature`` (divides the logits) and ``banned``
+    (characters never drawn, like a sampler's ``min_length`` banning the end token) make a sampler that is
+    *not* the model: lesson 10 trains with one to show what that does to the logged KL.
 
     Each character is drawn by inverting the cumulative distribution at one uniform
     number: the character is the first whose cumulative probability exceeds it.
     Uniforms come from ``generator`` one by one in float64, and the running sum is
     sequential, so the draws are the same on every CPU (``torch.multinomial`` may use
     a vectorised random-number kernel that is not).
+
+    The rollout's log-probabilities and entropies are the sampler's (what a serving engine reports).
     """
     check_model(model, vocab)
     batch_size = count(batch_size, "batch_size", maximum=MAX_BATCH)
     length = count(length, "length", maximum=MAX_LENGTH)
     if not isinstance(generator, torch.Generator):
         raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    temperature = positive(temperature, "temperature")
+    if not isinstance(banned, str) or any(c not in vocab.chars for c in banned):
+        raise ValueError(f"banned must be a string of the vocabulary's characters, got {banned!r}")
+    ban = torch.zeros(vocab.size, dtype=torch.bool)
+    ban[[vocab.chars.index(c) for c in banned]] = True
+    if bool(ban[: len(vocab.chars)].all()):
+        raise ValueError("banned must leave at least one character to draw")
     token = torch.full((batch_size, 1), vocab.bos, dtype=torch.long)
     state, picks, logps, ents = None, [], [], []
     for _ in range(length):
         logits, state = model(token, state)
-        logp = torch.log_softmax(logits[:, -1], dim=-1)
+        logits = logits[:, -1] if temperature == 1.0 else logits[:, -1] / temperature
+        logp = torch.log_softmax(logits.masked_fill(ban, -math.inf) if banned else logits, dim=-1)
         token = _draw(logp.exp(), generator)
         picks.append(token)
         logps.append(logp.gather(-1, token))
-        ents.append(-(logp.exp() * logp).sum(-1, keepdim=True))
+        ents.append(-(logp.exp() * logp.nan_to_num(neginf=0.0)).sum(-1, keepdim=True))
     return Rollout(torch.cat(picks, 1), torch.cat(logps, 1), torch.cat(ents, 1))
 
 

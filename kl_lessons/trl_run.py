@@ -28,7 +28,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -175,7 +175,8 @@ def _progress(steps: int, desc: str, progress: bool):
 
 def run_grpo(
     folder: str | os.PathLike, beta: float, *, steps: int = 24, seed: int = 0, keep_batches: Sequence[int] = (),
-    track_original_kl: bool = False, progress: bool = True, desc: str | None = None, **options,
+    track_original_kl: bool = False, progress: bool = True, desc: str | None = None,
+    reward: Callable[[list[str]], Sequence[float]] | None = None, reference_state: Mapping | None = None, **options,
 ) -> GRPORun:
     """Train the model saved in ``folder`` with TRL's ``GRPOTrainer`` on the proxy reward at this ``beta``.
 
@@ -194,6 +195,11 @@ def run_grpo(
         Also record each step's KL to the original reference (see :class:`GRPORun`).
     progress : bool
         A tqdm bar over steps (TRL's own bars and printed logs are off).
+    reward : callable, optional
+        Completions → scores, trained on in place of the proxy (TRL still logs it as ``rewards/proxy/mean``).
+    reference_state : mapping, optional
+        Weights loaded into TRL's reference after it is built: a *wrong* reference, for lesson 10's casebook
+        (needs β ≠ 0, since TRL loads no reference at β = 0).
     options
         More ``GRPOConfig`` fields, see :func:`grpo_config`.
     """
@@ -210,13 +216,18 @@ def run_grpo(
     for name in ("track_original_kl", "progress"):
         if not isinstance(locals()[name], bool):
             raise ValueError(f"{name} must be True or False, got {locals()[name]!r}")
+    if reward is not None and not callable(reward):
+        raise ValueError(f"reward must be callable (completions -> scores), got {type(reward).__name__}")
+    if reference_state is not None and (not isinstance(reference_state, Mapping) or not beta):
+        raise ValueError("reference_state must be a state dict, and needs beta != 0 (TRL has no reference at 0)")
     seen: dict[int, list[str]] = {}
     functions = reward_functions()
+    trained = functions[0] if reward is None else (lambda completions: [float(r) for r in reward(completions)])
 
     def proxy(completions: list[str], trainer_state=None, **kwargs) -> list[float]:
-        """The proxy, which also keeps the step's completions (TRL passes its state to reward functions)."""
+        """The trained reward, which also keeps the step's completions (TRL passes its state to reward functions)."""
         seen[trainer_state.global_step + 1] = list(completions)
-        return functions[0](completions)
+        return trained(completions)
 
     with quiet(), tempfile.TemporaryDirectory() as scratch:
         args = grpo_config(beta, steps=steps, seed=seed, output_dir=scratch, **options)
@@ -229,6 +240,8 @@ def run_grpo(
         )
         trainer.remove_callback(PrinterCallback)  # it prints every log line, which disable_tqdm turns on
         trainer.keep, trainer.batches, trainer.original_kl = keep, {}, []
+        if reference_state is not None:
+            trainer.ref_model.load_state_dict(reference_state)
         if track_original_kl:
             trainer.original = model.requires_grad_(False)
         trainer.train()

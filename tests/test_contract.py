@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 import kl_lessons
 from kl_lessons import controllers, corpus, divergence, estimators, kl_in_loss, mode_seeking, monitor, optimum
 from kl_lessons import dpo, plant, practice_map, reward_models, rlhf, sampling, shaped_reward, style, tinylm, toy_responses
-from kl_lessons import run_logs
+from kl_lessons import casebook, run_logs
 from kl_lessons import policy_gradient
 from kl_lessons import batch_spread, kl_gradients, response_batch, toy_sequences
 from kl_lessons._validate import prob_tolerance
@@ -473,6 +473,14 @@ CONTRACTS: dict[str, Any] = {
         monitor.reward_up_entropy_down, lambda: {"reward": KL_SERIES, "entropy": KL_SERIES[::-1]},
         {"reward": SERIES + [lambda: KL_SERIES[:-1]], "entropy": SERIES, "window": WINDOW,
          "drop": POSITIVE + [lambda: 1.0]}, names={"reward": "e"}),
+    "monitor.kl_starts_high": Raises(monitor.kl_starts_high, lambda: {"kl_mean": KL_SERIES},
+                                     {"kl_mean": SERIES, "ratio": POSITIVE, "floor": NONNEGATIVE}),
+    "monitor.kl_resets": Raises(monitor.kl_resets, lambda: {"kl_mean": KL_SERIES},
+                                {"kl_mean": SERIES, "drop": POSITIVE + [lambda: 1.0], "level": NONNEGATIVE,
+                                 "min_resets": COUNT + [lambda: 1]}),
+    "monitor.no_learning_signal": Raises(monitor.no_learning_signal, lambda: {"frac_zero_std": [0.0, 0.5, 1.0]},
+                                         {"frac_zero_std": SERIES, "level": POSITIVE + [lambda: 1.5],
+                                          "window": WINDOW}, names={"frac_zero_std": "frac_reward_zero_std"}),
     "monitor.health_report": Raises(monitor.health_report, lambda: {"metrics": {"kl_mean": KL_SERIES}},
                                     {"metrics": [lambda: None, lambda: [1.0, 2.0], lambda: "kl_mean",
                                                  lambda: {"kl_mean": [None] * 5}]},
@@ -558,7 +566,8 @@ CONTRACTS: dict[str, Any] = {
     "tinylm.Rollout": Record(),
     "tinylm.sample": Raises(_rollout, lambda: {},
                             {"model": MODELS_BAD, "vocab": [lambda: None, lambda: "ab"], "batch_size": COUNT,
-                             "length": COUNT + [lambda: 10**9], "generator": [lambda: None, lambda: 0]}),
+                             "length": COUNT + [lambda: 10**9], "generator": [lambda: None, lambda: 0],
+                             "temperature": POSITIVE, "banned": [lambda: 5, lambda: "Z@", lambda: VOCAB.chars]}),
     "tinylm.score": Raises(tinylm.score, lambda: {"model": SMALL_LM, "vocab": VOCAB, "tokens": torch.tensor([[0, 1]])},
                            {"model": MODELS_BAD, "vocab": [lambda: None], "tokens": TOKENS_BAD}),
     "tinylm.pretrain": Raises(_pretrain_losses, lambda: {},
@@ -573,8 +582,21 @@ CONTRACTS: dict[str, Any] = {
                           "lr": POSITIVE, "estimator": choice(), "seed": COUNT, "n_samples": COUNT,
                           "sample_at": [lambda: "1", lambda: [0.5], lambda: 3], "reward_fn": [lambda: None],
                           "entropy_bonus": NONNEGATIVE, "track_step_kl": [lambda: 1, lambda: "yes"],
-                          "reset_reference_every": [f for f in COUNT if f() is not None]}),  # None: no resets
+                          "reset_reference_every": [f for f in COUNT if f() is not None],  # None: no resets
+                          "sampler": [lambda: None, lambda: "sample"]}),
     "rlhf.RLHFRun": Record(),
+    # ---- lesson 10 (the casebook; its runs are checked in tests/test_casebook_seed_*.py)
+    "casebook.Case": Record(),
+    "casebook.case": Raises(casebook.case, lambda: {"name": "healthy"}, {"name": [lambda: "nope", lambda: None]},
+                            finite=False),
+    "casebook.trace_text": Raises(casebook.trace_text, lambda: {"name": "no_signal"}, {"name": [lambda: 3]},
+                                  finite=False),
+    "casebook.read_case": Raises(casebook.read_case, lambda: {"name": "per_token_units"},
+                                 {"name": [lambda: ""], "text": [lambda: "", lambda: 5]}, finite=False),
+    "casebook.diagnose": Raises(casebook.diagnose, lambda: {"name": "healthy"},
+                                {"name": [lambda: "x"], "text": [lambda: " "]}, finite=False),
+    "casebook.make_trace": Raises(casebook.make_trace, lambda: {"name": "per_token_units"},
+                                  {"name": [lambda: "x", lambda: None], "seed": COUNT}, finite=False),
     "rlhf.KLController": Record(),
     "lesson06.check_shout_threshold": NeverRaises(lambda a: lesson06.check_shout_threshold(a, a)),
     "lesson06.check_beta_step_limit": NeverRaises(lesson06.check_beta_step_limit),
@@ -762,7 +784,7 @@ COVERED = {
     "kl_lessons.dpo", "kl_lessons.practice_map", "kl_lessons.self_checks.lesson08", "kl_lessons.style",
     "kl_lessons.policy_gradient", "kl_lessons.run_logs",
     "kl_lessons.batch_spread", "kl_lessons.response_batch", "kl_lessons.kl_gradients", "kl_lessons.toy_sequences",
-    "kl_lessons.self_checks.lesson07",
+    "kl_lessons.self_checks.lesson07", "kl_lessons.casebook",
 }
 #: Modules not (yet) under this contract, each with the reason. A new module must go in one of the two sets.
 PENDING = {
