@@ -122,7 +122,7 @@ CASES: tuple[Case, ...] = (
     Case("reference_sync", "Saw-teeth", "trl", "reference_sync_trainer_state.json",
          "TRL's GRPOTrainer at β = 0.04 with sync_ref_model=True, ref_model_sync_steps=4 (mixup α 0.6, TRL's "
          "default).",
-         ("reward_up_entropy_down", "kl_resets"), "kl_resets",
+         ("kl_resets", "reward_up_entropy_down"), "kl_resets",
          "If the syncs are intended, track the KL to the original model yourself (lesson 9 does); if not, "
          "sync_ref_model=False.",
          ("https://github.com/huggingface/trl/issues/2908 (GRPO: Enable updating the reference model for KL "

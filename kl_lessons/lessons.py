@@ -123,7 +123,7 @@ LESSONS: tuple[Lesson, ...] = (
         summary="the capstone, a tiny RLHF run on a laptop CPU with and without the safety belt. A character-level "
                 "model is fine-tuned against a reward model that can be fooled, and reward hacking, mode collapse "
                 "and drift happen before your eyes.",
-        modules=("tinylm", "corpus", "reward_models", "rlhf", "monitor", "run_logs"),
+        modules=("tinylm", "corpus", "reward_models", "rlhf", "monitor"),
         explorer="TrainingScrubber", module="training_scrubber.js", state_function="training_scrubber_state",
         controls=("step", "front"),
         seed_tests=("tests/test_capstone_seed_0.py", "tests/test_capstone_seed_2.py"),
@@ -170,6 +170,7 @@ LESSONS: tuple[Lesson, ...] = (
         modules=("run_logs", "casebook"),
         explorer="LogReader", module="log_reader.js", state_function="log_reader_state",
         controls=("case", "step"),
+        seed_tests=("tests/test_casebook_seed_1.py", "tests/test_casebook_seed_2.py"),
     ),
 )
 
