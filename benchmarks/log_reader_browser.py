@@ -1,7 +1,8 @@
 """Lesson 10's log reader: a 100,000-step log read and checked by the page's JavaScript, in node and in Chromium.
 
 Usage: ``python benchmarks/log_reader_browser.py [--steps N] [--repeats R] [--no-browser]``. The logs are the ones
-``benchmarks/run_logs.py`` writes (TRL's keys as trainer_state.json, JSON lines and CSV; verl's file logger), read
+``benchmarks/run_logs.py`` writes (TRL's keys as trainer_state.json, JSON lines and CSV; verl's file logger and
+console lines; OpenRLHF's console lines), read
 with the bundle's ``readAndCheck`` (kl_lessons/web/log_reader.js) under the page's limits, as the widget reads a
 pasted or dropped file; the median wall time of R reads is printed beside Python's ``read_log`` + ``check_run``
 on the same file. Target: ≤ 2 s each on the 2-core machine. Chromium is Debian's ``/usr/bin/chromium`` on the
@@ -37,9 +38,6 @@ def _load(name: str, path: Path) -> Any:
 
 logs_bench = _load("run_logs_bench", ROOT / "benchmarks" / "run_logs.py")  # the same logs, written once
 web = _load("web_browser_test", ROOT / "tests" / "test_web_browser.py")  # the same page and server
-
-#: The formats the page reads (it sends console logs to python -m kl_lessons.run_logs).
-PAGE_FORMATS = ("trl trainer_state.json", "trl.jsonl", "trl.csv", "verl file.jsonl")
 
 # Read each file `repeats` times; returns the median ms, the number of rows and the flags of the last read.
 TIMED = """
@@ -106,11 +104,34 @@ def bench_chromium(paths: dict[str, Path], inputs: dict[str, Any], repeats: int)
                     out[name] = page.evaluate(
                         "async ([file, input, repeats]) => window.timeReads(window.lr, await (await fetch(file)).text(), "
                         "input, repeats)", [f"./log-{i}.txt", inputs, repeats])
+                page.close()
+                out["step moves"] = _step_moves(browser, site, "./log-1.txt")
                 browser.close()
         finally:
             server.shutdown()
             server.server_close()
     return out
+
+
+def _step_moves(browser: Any, site: dict, file: str, moves: int = 100) -> dict[str, float]:
+    """The widget opened on the reader's own 100,000-row log: p50 and p90 ms of a step slider move (no re-read)."""
+    page, errors = web.open_widget(browser, site, 10, web.start_model(10))
+    try:
+        page.evaluate("""async (file) => {
+          const text = await (await fetch(file)).text();
+          window.cleanup();
+          window.widgetEl.replaceChildren();
+          window.model.state.own_log = { name: "bench.jsonl", text };
+          window.model.state.case = "own";
+          window.cleanup = window.module.default.render({ model: window.model, el: window.widgetEl });
+        }""", file)
+        n = int(page.evaluate("slider('step').max"))
+        times = sorted(page.evaluate("(v) => move('step', v)", 1 + (k * 997) % n) for k in range(moves))
+        if errors:
+            raise RuntimeError(errors)
+        return {"rows": n, "p50": times[len(times) // 2], "p90": times[int(0.9 * len(times))]}
+    finally:
+        page.close()
 
 
 def main() -> None:
@@ -122,8 +143,7 @@ def main() -> None:
     state = log_reader_state()
     inputs = {"key_table": state["key_table"], "thresholds": state["thresholds"], "limits": state["limits"]}
     with tempfile.TemporaryDirectory() as tmp:
-        every = logs_bench.write_logs(Path(tmp), args.steps)
-        paths = {name: every[name] for name in PAGE_FORMATS}
+        paths = logs_bench.write_logs(Path(tmp), args.steps)
         python = {name: logs_bench.median_s(lambda p=path: check_run(read_log(p)), args.repeats)[0] for name, path in paths.items()}
         node = bench_node(paths, inputs, args.repeats)
         chromium = {} if args.no_browser else bench_chromium(paths, inputs, args.repeats)
@@ -136,6 +156,10 @@ def main() -> None:
             shown = f"{chromium[name]['ms'] / 1e3:.2f}" if name in chromium else "–"
             print(f"| {name} | {path.stat().st_size / 1e6:.0f} | {python[name]:.2f} | {node[name]['ms'] / 1e3:.2f} | "
                   f"{shown} |")
+        if chromium:
+            moves = chromium["step moves"]
+            print(f"\nStep slider on the widget holding the {moves['rows']:,}-row trl.jsonl: p50 {moves['p50']:.1f} ms, "
+                  f"p90 {moves['p90']:.1f} ms a move (one frame is 16 ms).")
 
 
 if __name__ == "__main__":

@@ -131,6 +131,13 @@ function pyFloat(text) {
 // ---------------------------------------------------------------------------- reading a log (run_logs.py)
 // Python's str.splitlines() boundaries.
 const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
+const RARE_BREAK = /[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
+/** Python's text.splitlines(): the text's lines without their ends. */
+function splitLines(text) {
+  const lines = RARE_BREAK.test(text) ? text.split(LINE_BREAK) : text.split("\n");  // "\n" alone: a plain split
+  if (lines.length && lines[lines.length - 1] === "" && /[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]$/.test(text)) lines.pop();
+  return lines;
+}
 const NON_FINITE = /"(?:[^"\\]|\\.)*"|-?Infinity|NaN/g;
 const NAN_MARK = { NaN: "\ue000kl-nan", Infinity: "\ue000kl-inf", "-Infinity": "\ue000kl-minf" };
 const FROM_MARK = { "\ue000kl-nan": NaN, "\ue000kl-inf": Infinity, "\ue000kl-minf": -Infinity };
@@ -235,8 +242,7 @@ function rowsTrainerState(text, notes) {
 }
 
 function rowsJsonl(text, notes) {
-  const lines = text.split(LINE_BREAK);
-  if (lines.length && lines[lines.length - 1] === "" && /[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]$/.test(text)) lines.pop();
+  const lines = splitLines(text);
   const numbered = [];
   lines.forEach((raw, i) => { if (raw.trim()) numbered.push(i); });
   let whole = null;
@@ -332,12 +338,196 @@ function rowsCsv(text, notes) {
   return rows;
 }
 
+// ---- console logs: verl's "step:12 - key:value - …" lines and OpenRLHF's "Global step 12: {…}" lines
+const PY_WORDS = /\b(?:nan|inf|None|True|False)\b/g;
+const AS_JSON = { nan: "NaN", inf: "Infinity", None: "null", True: "true", False: "false" };
+const asJson = (text) => text.replace(/'/g, '"').replace(PY_WORDS, (w) => AS_JSON[w]);
+
+/**
+ * A Python dict literal as ``repr`` prints one (run_logs._literal through ast): strings, numbers, nan, inf, None,
+ * True, False, signs and nested dicts; any other value (a tensor(...) call, a list) is kept as its text. Null when
+ * it is not a dict literal.
+ */
+function pythonLiteral(text) {
+  let i = 0;
+  const space = () => { while (i < text.length && /\s/.test(text[i])) i += 1; };
+  const fail = () => { throw new SyntaxError("not a Python literal"); };
+  function string() {
+    const quote = text[i];
+    let out = "";
+    for (i += 1; i < text.length && text[i] !== quote; i += 1) {
+      if (text[i] === "\\") {
+        i += 1;
+        out += { n: "\n", t: "\t", r: "\r", "\\": "\\", "'": "'", '"': '"' }[text[i]] ?? `\\${text[i]}`;
+      } else out += text[i];
+    }
+    if (i >= text.length) fail();
+    i += 1;
+    return out;
+  }
+  function other() {  // text up to the next comma or closing bracket at this depth
+    const start = i;
+    let depth = 0;
+    for (; i < text.length; i += 1) {
+      const c = text[i];
+      if (c === "'" || c === '"') { string(); i -= 1; continue; }
+      if ("([{".includes(c)) depth += 1;
+      else if (")]}".includes(c)) { if (depth === 0) break; depth -= 1; } else if (c === "," && depth === 0) break;
+    }
+    if (depth) fail();
+    return text.slice(start, i).trim();
+  }
+  function value() {
+    space();
+    const c = text[i];
+    if (c === "{") return dict();
+    if (c === "'" || c === '"') return string();
+    if (c === "-" || c === "+") {
+      i += 1;
+      const inner = value();
+      if (typeof inner !== "number") return `${c}${inner}`;
+      return c === "-" ? -inner : inner;
+    }
+    const word = /^(?:nan|inf|None|True|False)\b/.exec(text.slice(i, i + 6));
+    if (word) { i += word[0].length; return { nan: NaN, inf: Infinity, None: null, True: true, False: false }[word[0]]; }
+    const raw = other();
+    const number = pyFloat(raw);
+    if (number !== null && !/^[+-]?(nan|inf)/i.test(raw)) return number;
+    if (/^0[xX][\da-fA-F_]+$|^0[oO][0-7_]+$|^0[bB][01_]+$/.test(raw)) return Number(raw.replace(/_/g, ""));
+    return raw;
+  }
+  function dict() {
+    const out = {};
+    i += 1;
+    space();
+    while (text[i] !== "}") {
+      const key = value();
+      space();
+      if (text[i] !== ":") fail();
+      i += 1;
+      out[typeof key === "string" ? key : pyStr(key)] = value();
+      space();
+      if (text[i] === ",") { i += 1; space(); } else if (text[i] !== "}") fail();
+    }
+    i += 1;
+    return out;
+  }
+  try {
+    space();
+    if (text[i] !== "{") return null;
+    const out = dict();
+    space();
+    return i === text.length ? out : null;
+  } catch (err) {
+    return null;
+  }
+}
+
+/** Each status text as a dict: one JSON call for all when it can be (fast), else one by one. */
+function pythonDicts(statuses) {
+  try {
+    const whole = parseJson(asJson(`[${statuses.map(([, , t]) => t).join(",")}]`));
+    if (whole.length === statuses.length) return whole;
+  } catch (err) {
+    // some status is not JSON once quoted: read each
+  }
+  return statuses.map(([, , t]) => {
+    try {
+      return parseJson(asJson(t));
+    } catch (err) {
+      return pythonLiteral(t);
+    }
+  });
+}
+
+const SEPARATORS = / - |:/;
+/** A row's keys when its object keeps only the values some key table names (a verl console line). */
+const SHAPE = Symbol("keys");
+const keysOf = (row) => row[SHAPE] || Object.keys(row);
+
+function verlPairs(body, number, notes, wanted, cache) {
+  // key, value, key, value… when no key or value holds a colon (one split; run_logs replaces " - " by ":" first).
+  const parts = body.split(SEPARATORS);
+  let pairCount = 1;
+  for (let at = body.indexOf(" - "); at >= 0; at = body.indexOf(" - ", at + 3)) pairCount += 1;
+  if (parts.length === 2 * pairCount) {
+    // A verl line holds ~45 keys, the checks read a few: keep the values of the keys some trainer's table names,
+    // and the line's keys as one list shared by every line with the same keys (a 100,000-line log has one).
+    let shape = cache.shape;
+    let same = shape !== null && shape.length - (shape.stepAdded ? 1 : 0) === pairCount;
+    for (let j = 0; same && j < parts.length; j += 2) same = parts[j] === shape[j >> 1];
+    if (!same) {
+      const names = [];
+      for (let j = 0; j < parts.length; j += 2) names.push(parts[j]);
+      if (new Set(names).size !== names.length) {  // a key twice: a plain dict, as Python's
+        const row = {};
+        for (let j = 0; j < parts.length; j += 2) row[parts[j]] = parts[j + 1];
+        return row;
+      }
+      shape = names;
+      shape.stepAdded = !names.includes("step");
+      if (shape.stepAdded) shape.push("step");
+      cache.shape = shape;
+    }
+    const row = { [SHAPE]: shape };
+    for (let j = 0; j < parts.length; j += 2) if (wanted.has(parts[j])) row[parts[j]] = parts[j + 1];
+    return row;
+  }
+  const row = {};
+  for (const pair of body.split(" - ")) {
+    const at = pair.lastIndexOf(":");
+    const name = at >= 0 ? pair.slice(0, at) : "", value = at >= 0 ? pair.slice(at + 1) : "";
+    if (at >= 0 && name.trim() && value.trim()) row[name.trim()] = value.trim();
+    else notes.add("bad_pair", "", number, `${pyRepr(pair.trim().slice(0, 40))} is not key:value; left out`);
+  }
+  return row;
+}
+
+function rowsConsole(text, notes, wanted) {
+  const rows = [], statuses = [], cache = { shape: null };
+  let other = 0, firstOther = 0;
+  const lines = splitLines(text);
+  lines.forEach((raw, i) => {
+    const number = i + 1;
+    const match = raw.includes("step:") ? VERL_LINE.exec(raw) : null;
+    if (match) {
+      const row = verlPairs(match[2].trimEnd(), number, notes, wanted, cache);
+      row.step = Number(match[1]);
+      rows.push([number, row]);
+      return;
+    }
+    const at = raw.indexOf("Global step ");
+    if (at >= 0) {
+      const colon = raw.indexOf(": {", at);
+      const step = raw.slice(at + 12, colon), status = raw.slice(colon + 2).trimEnd();
+      if (colon > 0 && /^\d+$/.test(step) && status.endsWith("}")) {
+        statuses.push([number, Number(step), status]);
+        return;
+      }
+    }
+    if (raw.trim()) {
+      other += 1;
+      firstOther = firstOther || number;
+    }
+  });
+  pythonDicts(statuses).forEach((status, j) => {
+    const [number, step] = statuses[j];
+    if (isDict(status)) rows.push([number, { step, ...status }]);
+    else notes.add("bad_dict", "", number, "the status dict does not parse; left out");
+  });
+  rows.sort((a, b) => a[0] - b[0]);  // a log holding both kinds of line keeps file order
+  if (other && rows.length) {
+    notes.add("other_lines", "", firstOther, `lines that are not metric lines, left out: ${other} (the first is this one); metric lines read: ${rows.length}`);
+  }
+  return rows;
+}
+
 const VERL_LINE = /(?:^|\s)step:(\d+) - (.*)$/m;
 const ORL_LINE = /Global step (\d+): (\{.*\})\s*$/m;
 
 /** run_logs._detect_format. */
 export function detectFormat(text) {
-  const head = text.slice(0, 1000000).split(LINE_BREAK);
+  const head = splitLines(text.slice(0, 1000000));
   const first = head.find((l) => l.trim()) || "";
   if (first.trimStart().startsWith("{")) {
     let row = null;
@@ -357,8 +547,11 @@ export function makeTables(keyTable) {
   const meanings = Object.fromEntries(keyTable.trainers.map((t) => [t.name, new Map(t.keys.map((k) => [k.key, k]))]));
   const other = Object.fromEntries(keyTable.trainers.map((t) => [t.name, t.other]));
   const labels = Object.fromEntries(keyTable.trainers.map((t) => [t.name, t.label]));
+  // The keys whose values a reader keeps from a verl console line: any trainer's table keys and step keys.
+  const wanted = new Set(keyTable.step_keys);
+  for (const t of keyTable.trainers) for (const { key } of t.keys) { wanted.add(key); wanted.add(`train/${key}`); }
   return {
-    trainers, meanings, other, labels,
+    trainers, meanings, other, labels, wanted,
     sequenceAveraged: new Set(keyTable.sequence_averaged.map(([t, k]) => `${t}\u0000${k}`)),
     stepKeys: keyTable.step_keys, bookkeeping: new Set(keyTable.bookkeeping), summary: new Set(keyTable.summary),
     evalPrefixes: keyTable.eval_prefixes,
@@ -436,12 +629,9 @@ function readLog(text, tables, trainer, name, limits) {
   }
   const notes = new Notes();
   const fmt = detectFormat(text);
-  if (fmt === "console") {
-    throw new LogError(`text: ${name} reads as a console log (or as no format at all): this page reads trainer_state.json, JSON lines and CSV. For verl's or OpenRLHF's console lines run python -m kl_lessons.run_logs LOG`);
-  }
   let rows;
   try {
-    rows = { "trainer_state.json": rowsTrainerState, jsonl: rowsJsonl, csv: rowsCsv }[fmt](text, notes);
+    rows = { "trainer_state.json": rowsTrainerState, jsonl: rowsJsonl, csv: rowsCsv, console: rowsConsole }[fmt](text, notes, tables.wanted);
   } catch (err) {
     if (err instanceof LogError) throw new LogError(`text: ${name}: ${err.message}`);
     throw err;
@@ -449,7 +639,8 @@ function readLog(text, tables, trainer, name, limits) {
   let keys = new Set();
   let lastNames = null;
   for (const [, row] of rows) {
-    const names = Object.keys(row);
+    if (row[SHAPE] && row[SHAPE] === lastNames) continue;
+    const names = keysOf(row);
     // Rows of a log mostly share their keys: skip the set for a row with the same keys as the row before.
     if (lastNames && names.length === lastNames.length && names.every((k, j) => k === lastNames[j])) continue;
     for (const k of names) keys.add(k);
@@ -460,25 +651,40 @@ function readLog(text, tables, trainer, name, limits) {
   }
   if (trainer === null) trainer = detectTrainer(tables, keys, notes);
   if (trainer === "openrlhf" && [...keys].some((k) => k.startsWith("train/"))) {
+    const renamed = new Map();
     rows = rows.map(([line, row]) => {
       const out = {};
       for (const [k, v] of Object.entries(row)) out[normal(trainer, k)] = v;
+      if (row[SHAPE]) {
+        if (!renamed.has(row[SHAPE])) renamed.set(row[SHAPE], row[SHAPE].map((k) => normal(trainer, k)));
+        out[SHAPE] = renamed.get(row[SHAPE]);
+      }
       return [line, out];
     });
     keys = new Set([...keys].map((k) => normal(trainer, k)));
   }
   const kept = [];
+  const stepShapes = new Map();
+  const isStepRow = (row) => {
+    const shape = row[SHAPE];
+    if (shape) {
+      if (!stepShapes.has(shape)) stepShapes.set(shape, shape.some((k) => !tables.bookkeeping.has(k) && !tables.summary.has(k) && !isEval(tables, k)));
+      return stepShapes.get(shape);
+    }
+    for (const k in row) if (!tables.bookkeeping.has(k) && !tables.summary.has(k) && !isEval(tables, k)) return true;
+    return false;
+  };
   for (const [line, row] of rows) {
-    const names = Object.keys(row);
-    if (names.some((k) => !tables.bookkeeping.has(k) && !tables.summary.has(k) && !isEval(tables, k))) kept.push([line, row]);
-    else if (names.some((k) => tables.summary.has(k))) {
+    if (isStepRow(row)) { kept.push([line, row]); continue; }
+    const names = keysOf(row);
+    if (names.some((k) => tables.summary.has(k))) {
       notes.add("summary", "", line, `the run's summary (${names.filter((k) => tables.summary.has(k)).join(", ")}) is not a training step; left out`);
     } else notes.add("eval", "", line, "an evaluation row (eval_ keys only) is not a training step; left out");
   }
   const sortedKeys = [...keys].sort();
   for (const key of sortedKeys) {
     if (isEval(tables, key) || tables.bookkeeping.has(key) || tables.summary.has(key) || known(tables, trainer, key)) continue;
-    const line = rows.find(([, row]) => Object.prototype.hasOwnProperty.call(row, key))[0];
+    const line = rows.find(([, row]) => (row[SHAPE] ? row[SHAPE].includes(key) : Object.prototype.hasOwnProperty.call(row, key)))[0];
     notes.add("unknown", key, line, `key ${pyRepr(key)} is not one ${tables.labels[trainer]} logs in the versions read; left out of the checks`);
   }
   if (!kept.length) throw new LogError(`text: ${name} has evaluation or summary rows only, no training step`);
@@ -700,7 +906,7 @@ export const CHECKS = {
     if (!best.length) return null;
     const gcd = (a, b) => (b ? gcd(b, a % b) : a);
     const period = best.slice(1).reduce((g, d) => gcd(g, d - best[0]), 0);
-    return warning("kl_resets", best[n - 1], `The KL fell to ${pyPct(drop, 0)} or less of the step before at steps ${best.join(", ")}, every ${period} steps: the reference is being reset to the policy on a schedule (sync_ref_model, reference resets). The logged KL then counts only the drift since the last reset, not the drift from the original model.`);
+    return warning("kl_resets", best[n - 1], `The KL fell to ${pyPct(drop, 0)} or less of its level (the median of the 3 steps before) at steps ${best.join(", ")}, on a schedule of every ${period} steps: the reference is being reset to the policy on a schedule (sync_ref_model, reference resets). The logged KL then counts only the drift since the last reset, not the drift from the original model.`);
   },
   no_learning_signal(frac, { level, window = null }) {
     if (!frac.length) return null;
