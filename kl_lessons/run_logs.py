@@ -43,6 +43,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ._validate import as_series
 from .monitor import HealthWarning, health_report
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "TRAINERS",
     "check_run",
     "format_report",
+    "late_level",
     "main",
     "parse_log_text",
     "read_log",
@@ -750,8 +752,12 @@ def check_run(run: RunLog) -> list[HealthWarning]:
                                                       "frac_reward_zero_std") if k in run.metrics})
 
 
-def _late(values: np.ndarray) -> float:
-    """Median of the last tenth of a series (at least one row), ignoring NaN; NaN if none is finite."""
+def late_level(values: Sequence[float]) -> float:
+    """Median of the last tenth of a series (at least one row), ignoring NaN; NaN if none is finite.
+
+    The "late level" :func:`format_report` prints for each metric of a log.
+    """
+    values = as_series(values, "values", allow_nonfinite=True)
     tail = values[-max(1, values.size // 10):]
     tail = tail[np.isfinite(tail)]
     return float(np.median(tail)) if tail.size else math.nan
@@ -787,7 +793,7 @@ def format_report(run: RunLog, warnings: Iterable[HealthWarning] | None = None) 
              "entropy": "nats per token", "length": "tokens", "reward_mean": "", "beta": "",
              "frac_reward_zero_std": ""}
     for name, values in run.metrics.items():
-        out.append(f"  {name} ({run.sources[name]}): {_late(values):.4g} {units[name]}".rstrip())
+        out.append(f"  {name} ({run.sources[name]}): {late_level(values):.4g} {units[name]}".rstrip())
     if run.notes:
         out += ["", "Notes:"] + [f"  {note}" for note in run.notes]
     out += ["", "Health checks:"]

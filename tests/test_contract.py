@@ -38,6 +38,7 @@ from kl_lessons import policy_gradient
 from kl_lessons import batch_spread, kl_gradients, response_batch, toy_sequences
 from kl_lessons._validate import prob_tolerance
 from kl_lessons.self_checks import lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson08
+from kl_lessons.self_checks import lesson10
 
 from contract_inputs import (
     COUNT, DIM, NONNEGATIVE, NUMBER, POSITIVE, SERIES, TEXTS, choice, logprobs_like, mask_like, probs_like,
@@ -595,6 +596,12 @@ CONTRACTS: dict[str, Any] = {
                                  {"name": [lambda: ""], "text": [lambda: "", lambda: 5]}, finite=False),
     "casebook.diagnose": Raises(casebook.diagnose, lambda: {"name": "healthy"},
                                 {"name": [lambda: "x"], "text": [lambda: " "]}, finite=False),
+    "run_logs.late_level": Raises(run_logs.late_level, lambda: {"values": [1.0, 2.0, 3.0]},
+                                  {"values": [lambda: None, lambda: "1 2", lambda: [[1.0]]]}, finite=False),
+    "lesson10.check_case": NeverRaises(lambda a: lesson10.check_case("negative_kl", a, a)),
+    "lesson10.expected": Raises(lesson10.expected, lambda: {"name": "reference_sync"},
+                                {"name": [lambda: "healthy", lambda: "nope", lambda: 3]}),
+    "lesson10.Question": Record(),
     "casebook.make_trace": Raises(casebook.make_trace, lambda: {"name": "per_token_units"},
                                   {"name": [lambda: "x", lambda: None], "seed": COUNT}, finite=False),
     "rlhf.KLController": Record(),
@@ -784,7 +791,7 @@ COVERED = {
     "kl_lessons.dpo", "kl_lessons.practice_map", "kl_lessons.self_checks.lesson08", "kl_lessons.style",
     "kl_lessons.policy_gradient", "kl_lessons.run_logs",
     "kl_lessons.batch_spread", "kl_lessons.response_batch", "kl_lessons.kl_gradients", "kl_lessons.toy_sequences",
-    "kl_lessons.self_checks.lesson07", "kl_lessons.casebook",
+    "kl_lessons.self_checks.lesson07", "kl_lessons.casebook", "kl_lessons.self_checks.lesson10",
 }
 #: Modules not (yet) under this contract, each with the reason. A new module must go in one of the two sets.
 PENDING = {
