@@ -546,7 +546,7 @@ def test_log_reader_reads_a_case_a_paste_and_a_file(browser: Any, site: dict[str
             assert [f.split(" (line")[0] for f in flags()] == want, case["name"]
             assert_shown(page.evaluate("readouts()"), expected_readouts(10, state))
 
-        for bad in ("", '{"log_history": [{"kl": 0.1, "st', "\x00\x01\x02 junk \x03" * 200, "step:1 - kl:0.1\n"):
+        for bad in ("", '{"log_history": [{"kl": 0.1, "st', "\x00\x01\x02 junk \x03" * 200, '{"foo": 1}\n'):
             page.fill("textarea", bad)
             page.click("text=Read the pasted text")
             assert page.evaluate("widgetEl.querySelector('.kl-message').textContent").startswith("Cannot read this log")

@@ -1389,15 +1389,23 @@ function draw({ model, el }, narrow) {
     OWN_LOGS.delete(model);
     if (state.case === OWN) readText();
   }));
+  let shownText = null;
+  const show = (text) => {
+    area.value = text.length > 2e5 ? `${text.slice(0, 2e5)}
+… (${text.length.toLocaleString("en")} characters in all; shown cut, read whole)` : text;
+    shownText = area.value;
+  };
   const useOwn = (name, text) => {
     state.own_log = { name, text };
     OWN_LOGS.set(model, state.own_log);
-    area.value = text.length > 2e5 ? `${text.slice(0, 2e5)}
-… (${text.length.toLocaleString("en")} characters in all; shown cut, read whole)` : text;
+    show(text);
     choose(OWN);
     syncToModel(model, "case", OWN);
   };
-  readButton.addEventListener("click", () => useOwn("pasted text", area.value));
+  readButton.addEventListener("click", () => {
+    if (area.value === shownText && state.own_log.text) useOwn(state.own_log.name, state.own_log.text);
+    else useOwn("pasted text", area.value);
+  });
   const readFile = (f) => {
     if (!f) return;
     if (f.size > state.limits.max_chars * 4) {
@@ -1422,7 +1430,7 @@ function draw({ model, el }, narrow) {
     input.classList.remove("kl-over");
     readFile(e.dataTransfer && e.dataTransfer.files && e.dataTransfer.files[0]);
   });
-  if (state.case === OWN) area.value = state.own_log.text.slice(0, 2e5);
+  if (state.case === OWN) show(state.own_log.text);
   readText();
   slider.max = String(rows());
   slider.value = String(Math.min(rows(), state.step));
