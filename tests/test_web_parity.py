@@ -705,3 +705,15 @@ def test_lesson10_bad_input_gives_a_message_never_a_throw(tmp_path: Path) -> Non
     assert "over 5,000,000 lines" in out["more lines than the page reads"]
     assert out["a console log"] == "", "a verl console line is read"
     assert "log_history entry 0 is cut off" in out["truncated JSON"] or "no metric rows" in out["truncated JSON"]
+
+
+def test_lesson10_a_noisy_long_log_skips_the_reset_search_with_a_note(tmp_path: Path) -> None:
+    """monitor.kl_resets searches every pair of drops (cubic in their number): on 100,000 noisy steps the page says
+    it did not run that check rather than freeze; the other checks still run."""
+    kl = np.random.default_rng(3).random(100_000)
+    text = _rows_jsonl([{"step": i + 1, "kl_mean": float(v), "reward_mean": 0.0} for i, v in enumerate(kl)])
+    body = """const r = m.readAndCheck(input.text, input.key_table, input.thresholds, { limits: input.limits });
+      return { notes: r.notes, flags: r.flags.map((f) => f.check) };"""
+    out = run_node(tmp_path, 10, body, {**_log_reader_inputs(), "text": text})
+    assert any(n.startswith("kl_resets was not run in this page") for n in out["notes"])
+    assert "kl_resets" not in out["flags"]
