@@ -11,6 +11,7 @@ three runs, and the same claims are checked:
   fewer than the reference's two dozen or more: it is far from its optimum π_β;
 * the KL to the reference climbs while the KL of one update falls, and the updates do not add up to it;
 * the entropy bonus keeps entropy but not fluency: log π_ref falls, gold falls;
+* the monitor (lesson 10) is silent on β = 0.3 and flags β = 0's collapse;
 * a checker with a hole (``question_mark_reward``) is hacked at β = 0 within 40 steps: nearly every sample passes
   it and almost none does the task.
 
@@ -35,6 +36,7 @@ import torch
 from capstone_seeds import early
 
 from kl_lessons.controllers import FixedKLController
+from kl_lessons.monitor import health_report
 from kl_lessons.reward_models import answer_spread, default_judge, question_mark_reward, question_reward
 from kl_lessons.rlhf import RLHFRun, train
 from kl_lessons.tinylm import pretrain, sample, set_determinism
@@ -122,6 +124,12 @@ class VerifiableClaims:
             assert abs(shrink - self.SHRINK[name]) <= 0.05 * self.SHRINK[name], (name, shrink)   # as the lesson quotes it
         assert np.sum(runs["β = 0"].metrics["step_kl"]) < late(runs["β = 0"], "kl_mean")
         assert np.sum(runs["β = 0.3"].metrics["step_kl"]) > 1.5 * late(runs["β = 0.3"], "kl_mean")
+
+    def test_the_monitor_is_silent_on_the_penalised_run_and_flags_the_collapse(self) -> None:
+        """Lesson 10's claim: the health checks (its three new ones included) stay silent on a healthy run."""
+        runs, _ = three_runs(self.SEED)
+        assert health_report(runs["β = 0.3"].metrics) == []
+        assert "reward_up_entropy_down" in {w.check for w in health_report(runs["β = 0"].metrics)}
 
     def test_an_entropy_bonus_keeps_entropy_but_not_fluency(self) -> None:
         runs, _ = self.runs()
