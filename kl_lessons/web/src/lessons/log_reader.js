@@ -558,6 +558,9 @@ export function makeTables(keyTable) {
   };
 }
 
+/** run_logs.averaged_first_row: the first row comes after step 1, so it may average several steps. */
+const averagedFirstRow = (steps) => steps.length > 0 && Number.isFinite(steps[0]) && steps[0] > 1;
+
 const known = (tables, trainer, key) => tables.meanings[trainer].has(key)
   || tables.other[trainer].some((p) => (p.endsWith("/") ? key.startsWith(p) : key === p));
 const normal = (trainer, key) => (trainer === "openrlhf" && key.startsWith("train/") ? key.slice(6) : key);
@@ -709,6 +712,9 @@ function assemble(rows, keys, trainer, fmt, notes, tables) {
       }
     }
   }
+  if (averagedFirstRow(steps) && [...meanings.values()].some((m) => m.quantity === "kl_ref")) {
+    notes.add("first_row", "", rows[0][0], `the first row is step ${pyG(steps[0])}, not 1: it may average several steps (logging_steps > 1) or start mid-run, so the check that the KL starts at 0 is skipped`);
+  }
   const first = new Map();
   for (const [key, m] of meanings) if (!first.has(m.quantity)) first.set(m.quantity, key);
   const col = new Map([...first.values()].map((key) => [key, column(rows, key, notes, textValues)]));
@@ -812,13 +818,10 @@ function slidingMedians(x, w) {
 }
 
 const warning = (check, step, message) => ({ check, step, message });
-/** Steps of kl_resets' search the page does before it gives up (about half a second). */
-const RESET_SEARCH_BUDGET = 3e7;
-class SearchTooLong extends Error {
-  constructor(drops) {
-    super(`kl_resets was not run in this page: the KL drops ${drops} times, too many to search for a schedule here `
-      + "(its search grows with the cube of the drops); python -m kl_lessons.run_logs runs it");
-  }
+/** numpy's rint: to the nearest integer, halves to even. */
+function roundHalfEven(x) {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 export const CHECKS = {
@@ -893,31 +896,23 @@ export const CHECKS = {
     const mid = median(kl);
     const before = slidingMedians(kl.slice(0, kl.length - 1), 3);  // before[i]: steps i..i+2
     const drops = [];
+    let lastHit = -2;
     for (let i = 0; i < before.length; i += 1) {
       const after = kl[i + 3];
-      if (before[i] > 0 && before[i] >= level * mid && after >= 0 && after <= drop * before[i]) drops.push(i + 3);
+      const hit = before[i] > 0 && before[i] >= level * mid && after >= 0 && after <= drop * before[i];
+      // A run of adjacent drops is one fall: keep its first step.
+      if (hit && !(drops.length && i + 3 - lastHit === 1)) drops.push(i + 3);
+      if (hit) lastHit = i + 3;
     }
-    let best = [], work = 0;
-    for (let i = 0; i < drops.length; i += 1) {
-      const first = drops[i];
-      for (let j = i + 1; j < drops.length; j += 1) {
-        const period = drops[j] - first;
-        if (period < 3) continue;  // the KL must regrow between resets
-        // monitor's search is cubic in the drops: a noisy log with thousands of them would freeze the page.
-        work += drops.length - i;
-        if (work > RESET_SEARCH_BUDGET) throw new SearchTooLong(drops.length);
-        const onSchedule = [];
-        for (let k = i; k < drops.length; k += 1) if ((drops[k] - first) % period === 0) onSchedule.push(drops[k]);
-        // One shallow tooth in four may be missed (a noisy step), so the schedule need not be complete.
-        const last = onSchedule[onSchedule.length - 1];
-        if (onSchedule.length < n || onSchedule.length < 0.75 * (Math.floor((last - first) / period) + 1)) continue;
-        if (!best.length || onSchedule[n - 1] < best[n - 1]) best = onSchedule;
-      }
-    }
-    if (!best.length) return null;
-    const gcd = (a, b) => (b ? gcd(b, a % b) : a);
-    const period = best.slice(1).reduce((g, d) => gcd(g, d - best[0]), 0);
-    return warning("kl_resets", best[n - 1], `The KL fell to ${pyPct(drop, 0)} or less of its level (the median of the 3 steps before) at steps ${best.join(", ")}, on a schedule of every ${period} steps: the reference is being reset to the policy on a schedule (sync_ref_model, reference resets). The logged KL then counts only the drift since the last reset, not the drift from the original model.`);
+    if (drops.length < n) return null;
+    const gaps = drops.slice(1).map((d, k) => d - drops[k]);
+    const period = median(gaps);
+    const slots = gaps.map((g) => roundHalfEven(g / period));  // schedule slots each gap spans (more than 1: a missed reset)
+    const onSchedule = slots.every((s) => s >= 1) && gaps.every((g, k) => Math.abs(g - slots[k] * period) <= Math.max(1.0, 0.1 * period));
+    const filled = drops.length >= 0.75 * (slots.reduce((a, b) => a + b, 0) + 1);
+    if (period < 3 || !(onSchedule && filled)) return null;
+    const shown = drops.slice(0, 8).join(", ") + (drops.length > 8 ? ", …" : "");
+    return warning("kl_resets", drops[n - 1], `The KL fell to ${pyPct(drop, 0)} or less of its level (the median of the 3 steps before) at logged steps ${shown} (counting from 0), on a schedule of every ${pyG(period)} steps: the reference is being moved towards the policy on a schedule (sync_ref_model, reference resets). The logged KL then counts only the drift since the last move, not the drift from the original model.`);
   },
   no_learning_signal(frac, { level, window = null }) {
     if (!frac.length) return null;
@@ -926,7 +921,7 @@ export const CHECKS = {
     const means = runningMean(frac, w);
     for (let i = 0; i < means.length; i += 1) {
       if (means[i] >= level - 1e-12) {
-        return warning("no_learning_signal", i + w - 1, `By step ${i + w - 1}, ${pyPct(means[i], 0)} of prompt groups (${w}-step mean) scored all alike: their advantages are 0, so the reward teaches nothing and only the KL term moves the policy. Make the task easier, the reward finer, or the groups larger.`);
+        return warning("no_learning_signal", i + w - 1, `By step ${i + w - 1}, ${pyPct(means[i], 0)} of prompt groups (${w}-step mean) scored all alike: their advantages are 0, so the reward teaches nothing and only the KL term moves the policy. If they all fail, make the task reachable (easier prompts, a finer reward, more completions per prompt); if they all pass, the task is solved for this policy: move on to harder prompts.`);
       }
     }
     return null;
@@ -945,17 +940,14 @@ export function checkRun(run, thresholds) {
   if (usable.kl_mean) {
     found.push(CHECKS.kl_unbounded(usable.kl_mean, t.kl_unbounded), CHECKS.kl_negative(usable.kl_mean, t.kl_negative),
       CHECKS.kl_starts_high(usable.kl_mean, t.kl_starts_high));
-    try {
-      found.push(CHECKS.kl_resets(usable.kl_mean, t.kl_resets));
-    } catch (err) {
-      if (!(err instanceof SearchTooLong)) throw err;
-      run.notes.push(err.message);
-    }
+    found.push(CHECKS.kl_resets(usable.kl_mean, t.kl_resets));
     if (usable.kl_max) found.push(CHECKS.kl_spikes(usable.kl_max, usable.kl_mean, t.kl_spikes));
   }
   if (usable.reward_mean && usable.entropy) found.push(CHECKS.reward_up_entropy_down(usable.reward_mean, usable.entropy, t.reward_up_entropy_down));
   if (usable.frac_reward_zero_std) found.push(CHECKS.no_learning_signal(usable.frac_reward_zero_std, t.no_learning_signal));
-  return found.filter(Boolean).map((w, i) => [w, i]).sort((a, b) => a[0].step - b[0].step || a[1] - b[1]).map(([w]) => w);
+  const sorted = found.filter(Boolean).map((w, i) => [w, i]).sort((a, b) => a[0].step - b[0].step || a[1] - b[1]).map(([w]) => w);
+  // Only an unaveraged first step can have a KL of 0 (run_logs.check_run; see the "first_row" note).
+  return sorted.filter((w) => !(w.check === "kl_starts_high" && averagedFirstRow(run.steps)));
 }
 
 /** A log read and checked: the parse, its flags, or { error }. */
