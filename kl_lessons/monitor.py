@@ -292,15 +292,16 @@ def reward_up_entropy_down(
     )
 
 
-def kl_starts_high(kl_mean: Sequence[float], ratio: float = 0.5, floor: float = 1e-3) -> HealthWarning | None:
+def kl_starts_high(kl_mean: Sequence[float], ratio: float = 0.1, floor: float = 0.01) -> HealthWarning | None:
     """Warn if the KL does not start at 0.
 
     Every trainer starts the policy as a copy of its reference, so the KL of the first step, scored before
-    any update, is 0 (exactly, when both are scored by the same code in the same precision). A first value
-    above ``floor`` that is already ``ratio`` of the run's median level means the reference is not the model
-    the policy started from: a wrong checkpoint, weights that were never loaded, a LoRA policy compared with
-    the wrong base. Read the first step: a log that starts after many updates (``logging_steps`` > 1 in TRL)
-    averages them, and a fast-rising KL can then pass as "high".
+    any update, is 0 (exactly, when both are scored by the same code in the same precision; a reference in
+    lower precision adds a little). A first value above ``floor`` and above ``ratio`` times the run's median
+    level means the reference is not the model the policy started from: a wrong checkpoint, weights that were
+    never loaded, a LoRA policy compared with the wrong base. Only an unaveraged first step can be 0: a log
+    whose first row averages several steps (TRL's default ``logging_steps=10``) must not be checked, and
+    :func:`kl_lessons.run_logs.check_run` skips this check for such a log.
 
     Parameters
     ----------
@@ -327,18 +328,20 @@ def kl_starts_high(kl_mean: Sequence[float], ratio: float = 0.5, floor: float = 
     )
 
 
-def kl_resets(kl_mean: Sequence[float], drop: float = 0.3, level: float = 0.5, min_resets: int = 3
+def kl_resets(kl_mean: Sequence[float], drop: float = 0.3, level: float = 0.5, min_resets: int = 4
               ) -> HealthWarning | None:
     """Warn if the KL falls back towards 0 in one step, again and again, on a schedule (saw-teeth).
 
     A policy drifts from a fixed reference a little each step, so its KL moves without falling off a cliff
     on a schedule. A step whose KL is at least 0 and at most ``drop`` times the median of the three steps
     before it, when that median is at least ``level`` times the run's median, is a drop (a median, so the
-    step after a spike is no drop); ``min_resets`` drops an equal number of steps apart are resets: the
-    *reference* is being moved to the policy every so many steps (TRL's ``sync_ref_model``, ProRL's
-    reference resets). That can be intended, but then the logged KL measures the drift since the last
-    reset, and says nothing of the drift from the original model. Noise makes drops too (a noisy
-    estimator, a sampler that is not the policy), but not on a schedule.
+    step after a spike is no drop). The check fires when there are at least ``min_resets`` drops and *all*
+    of them (adjacent drops count as one) sit on one schedule of every ``p`` ≥ 3 steps (within one step, or a
+    tenth of ``p``), with at most a quarter of the schedule's slots missed. Then the
+    *reference* is being moved towards the policy every ``p`` steps (TRL's ``sync_ref_model``, ProRL's
+    reference resets). That can be intended, but the logged KL then measures the drift since the last move,
+    not the drift from the original model. Noise makes drops too, but not all on one schedule: the longer
+    a noisy log, the less likely.
 
     Parameters
     ----------
@@ -350,7 +353,7 @@ def kl_resets(kl_mean: Sequence[float], drop: float = 0.3, level: float = 0.5, m
         The level before a drop must be at least this share of the run's median KL, ≥ 0 (noise near 0 is no
         drop).
     min_resets : int
-        Drops at a fixed spacing before warning, ≥ 2.
+        Drops before warning, ≥ 2.
     """
     kl = metric_series(kl_mean, "kl_mean")
     if not 0 < positive(drop, "drop") < 1:
@@ -363,26 +366,24 @@ def kl_resets(kl_mean: Sequence[float], drop: float = 0.3, level: float = 0.5, m
     before = np.median(np.lib.stride_tricks.sliding_window_view(kl[:-1], 3), axis=1)  # before[i]: steps i..i+2
     after = kl[3:]
     hit = (before > 0) & (before >= level * median) & (after >= 0) & (after <= drop * before)
-    drops = (np.flatnonzero(hit) + 3).tolist()
-    best: list[int] = []
-    for i, first in enumerate(drops):
-        for second in (d for d in drops[i + 1:] if d - first >= 3):  # the KL must regrow between resets
-            period = second - first
-            on_schedule = [d for d in drops[i:] if (d - first) % period == 0]
-            # One shallow tooth in four may be missed (a noisy step), so the schedule need not be complete.
-            if len(on_schedule) < n or len(on_schedule) < 0.75 * ((on_schedule[-1] - first) // period + 1):
-                continue
-            if not best or on_schedule[n - 1] < best[n - 1]:
-                best = on_schedule
-    if not best:
+    drops = np.flatnonzero(hit) + 3
+    drops = drops[np.diff(drops, prepend=-2) > 1]  # a run of adjacent drops is one fall
+    if drops.size < n:
         return None
-    period = math.gcd(*(d - best[0] for d in best[1:]))
+    gaps = np.diff(drops)
+    period = float(np.median(gaps))
+    slots = np.rint(gaps / period)  # how many schedule slots each gap spans (more than 1: a missed reset)
+    on_schedule = bool((slots >= 1).all() and (np.abs(gaps - slots * period) <= max(1.0, 0.1 * period)).all())
+    filled = drops.size >= 0.75 * (slots.sum() + 1)
+    if period < 3 or not (on_schedule and filled):
+        return None
+    shown = ", ".join(str(int(d)) for d in drops[:8]) + (", …" if drops.size > 8 else "")
     return HealthWarning(
-        "kl_resets", best[n - 1],
-        f"The KL fell to {drop:.0%} or less of its level (the median of the 3 steps before) at steps "
-        f"{', '.join(map(str, best))}, on a schedule of every {period} steps: the reference is being reset to the policy on a schedule (sync_ref_model, reference "
-        "resets). The logged KL then counts only the drift since the last reset, not the drift from the original "
-        "model.",
+        "kl_resets", int(drops[n - 1]),
+        f"The KL fell to {drop:.0%} or less of its level (the median of the 3 steps before) at logged steps "
+        f"{shown} (counting from 0), on a schedule of every {period:g} steps: the reference is being moved towards "
+        "the policy on a schedule (sync_ref_model, reference resets). The logged KL then counts only the drift "
+        "since the last move, not the drift from the original model.",
     )
 
 
@@ -420,8 +421,9 @@ def no_learning_signal(frac_zero_std: Sequence[float], level: float = 0.9, windo
     return HealthWarning(
         "no_learning_signal", step,
         f"By step {step}, {means[hits[0]]:.0%} of prompt groups ({w}-step mean) scored all alike: their "
-        "advantages are 0, so the reward teaches nothing and only the KL term moves the policy. Make the task "
-        "easier, the reward finer, or the groups larger.",
+        "advantages are 0, so the reward teaches nothing and only the KL term moves the policy. If they all fail, "
+        "make the task reachable (easier prompts, a finer reward, more completions per prompt); if they all "
+        "pass, the task is solved for this policy: move on to harder prompts.",
     )
 
 

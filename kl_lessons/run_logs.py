@@ -1,4 +1,4 @@
-"""Lesson 10 (in progress): read a real trainer's log into the terms of :mod:`kl_lessons.monitor`.
+"""Lesson 10: read a real trainer's log into the terms of :mod:`kl_lessons.monitor`.
 
 A KL of 0.002 in one trainer's log and of 3 in another's can be the same run: one logs a per-token mean,
 the other a per-sequence sum; one logs the KL to the reference, the other the KL between the policy
@@ -53,6 +53,7 @@ __all__ = [
     "TRAINERS",
     "check_run",
     "format_report",
+    "averaged_first_row",
     "late_level",
     "main",
     "parse_log_text",
@@ -126,7 +127,8 @@ _GRPO_KEYS = {
 }
 _RLOO_KEYS = {
     "kl": KeyMeaning("kl_ref", "token", "reward", "k1 (log π_old − log π_ref), mean over tokens", _RLOO),
-    "reward": KeyMeaning("reward_shaped", "", "", "reward minus β·(sequence's summed k1), batch mean", _RLOO),
+    "reward": KeyMeaning("reward", "", "", "sum of the reward functions, batch mean (logged before the KL penalty "
+                         "is subtracted)", _RLOO),
     "entropy": KeyMeaning("entropy", "token", "", "mean over completion tokens, nats", _RLOO),
     "completions/mean_length": KeyMeaning("length", "", "", "mean completion length, tokens", _RLOO),
     "frac_reward_zero_std": KeyMeaning("zero_std_frac", "", "", "share of prompt groups whose rewards have zero "
@@ -135,7 +137,7 @@ _RLOO_KEYS = {
 _VERL_KEYS = {
     "actor/reward_kl_penalty": KeyMeaning(
         "kl_ref", "token", "reward", "algorithm.kl_penalty (default 'kl' = k1); per-sequence token means, "
-        "averaged over sequences", _VERL_RT),
+        "averaged over sequences; logged only with algorithm.use_kl_in_reward=True (off by default)", _VERL_RT),
     "actor/kl_loss": KeyMeaning(
         "kl_ref", "token", "loss", "actor.kl_loss_type (default 'low_var_kl' = k3 clipped to ±10); per token "
         "under the default loss_agg_mode 'token-mean'", _VERL_LOSS),
@@ -152,8 +154,10 @@ _VERL_KEYS = {
     "actor/kl_coef": KeyMeaning("beta", "", "loss", "actor.kl_loss_coef", _VERL_LOSS),
 }
 _ORL_KEYS = {
-    "kl": KeyMeaning("kl_ref", "token", "reward", "--algo.kl.estimator (default k1); per-sample token mean, "
-                     "averaged over samples. With --algo.kl.use_loss it is the KL loss instead", _ORL_EXP),
+    "kl": KeyMeaning("kl_ref", "token", "reward", "--algo.kl.estimator (default k1), clamped to ±10 per token "
+                     "(openrlhf/models/utils.py); per-sample token mean, averaged over samples. With "
+                     "--algo.kl.use_loss it is the KL loss instead; with no reference loaded (init_coef 0, no KL "
+                     "loss) it is logged as 0", _ORL_EXP),
     "ppo_kl": KeyMeaning("kl_old", "token", "not applied", "k1 of π_old against π_θ, token mean", _ORL_ACT),
     "vllm_kl": KeyMeaning("kl_sampler", "token", "not applied", "k1 of KL(π_vLLM ‖ π_old), token mean", _ORL_ACT),
     "reward": KeyMeaning("reward", "", "", "reward of the sample, batch mean", _ORL_GEN),
@@ -655,6 +659,9 @@ def _assemble(rows: list[tuple[int, dict]], keys: set[str], trainer: str, fmt: s
         if back.size:
             notes.add("steps_back", "", rows[int(back[0]) + 1][0], f"step {steps[back[0] + 1]:g} does not follow "
                       f"step {steps[back[0]]:g} (a resumed run?); rows are kept in file order")
+    if averaged_first_row(steps) and any(m.quantity == "kl_ref" for m in meanings.values()):
+        notes.add("first_row", "", rows[0][0], f"the first row is step {steps[0]:g}, not 1: it may average several "
+                  "steps (logging_steps > 1) or start mid-run, so the check that the KL starts at 0 is skipped")
     first: dict[str, str] = {}
     for key, meaning in meanings.items():
         first.setdefault(meaning.quantity, key)
@@ -748,8 +755,16 @@ def check_run(run: RunLog) -> list[HealthWarning]:
     """
     if not isinstance(run, RunLog):
         raise ValueError(f"run must be a RunLog (from read_log or parse_log_text), got {type(run).__name__}")
-    return health_report({k: run.metrics[k] for k in ("kl_mean", "kl_max", "reward_mean", "entropy",
-                                                      "frac_reward_zero_std") if k in run.metrics})
+    found = health_report({k: run.metrics[k] for k in ("kl_mean", "kl_max", "reward_mean", "entropy",
+                                                       "frac_reward_zero_std") if k in run.metrics})
+    # Only an unaveraged first step can have a KL of 0 (see _assemble's "first_row" note).
+    return [w for w in found if not (w.check == "kl_starts_high" and averaged_first_row(run.steps))]
+
+
+def averaged_first_row(steps: np.ndarray) -> bool:
+    """Whether a log's first row comes after step 1, so that it may average several steps (TRL's default
+    ``logging_steps=10``), or the log starts mid-run: its KL need not be 0 then."""
+    return bool(steps.size) and math.isfinite(steps[0]) and steps[0] > 1
 
 
 def late_level(values: Sequence[float]) -> float:

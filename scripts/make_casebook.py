@@ -2,7 +2,8 @@
 
     python scripts/make_casebook.py                 # rerun every case on seed 0 and write its trace
     python scripts/make_casebook.py --check         # rerun and compare with the stored traces (exit 1 if not)
-    python scripts/make_casebook.py --seed 2 --diagnose   # rerun on seed 2 and print each case's checks (JSON)
+    python scripts/make_casebook.py --seed 2 --diagnose   # rerun on seed 2: each case's checks and share of
+                                                          # steps with a KL below 0 (JSON)
 
 It runs torch on its generic kernels and one thread (set before torch is imported), so the traces are the
 same on every CPU: TRL's runs are chaotic enough that a vector kernel's rounding shows in the printed digits.
@@ -51,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         text = casebook.make_trace(name, args.seed)
         if args.diagnose:
-            found[name] = casebook.diagnose(name, text)
+            run = casebook.read_case(name, text)
+            below = float((run.metrics["kl_mean"] < 0).mean()) if "kl_mean" in run.metrics else None
+            found[name] = {"checks": casebook.diagnose(name, text), "kl_below_zero": below}
         elif args.check:
             stored = casebook.read_case(name)
             if not _same_numbers(stored, casebook.read_case(name, text)):

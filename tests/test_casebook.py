@@ -46,19 +46,22 @@ def test_per_token_times_length_is_the_per_text_kl_of_the_same_run() -> None:
     assert run.kl_per == "sequence" and run.sources["kl_mean"] == "actor/reward_kl_penalty × response_length/mean"
     assert np.allclose(run.metrics["kl_mean"], run.metrics["kl_per_token"] * LENGTH, rtol=1e-12, atol=0)
     late_token, late_text = np.median(run.metrics["kl_per_token"][-6:]), np.median(run.metrics["kl_mean"][-6:])
-    assert late_token < 0.3 and late_text > 5       # "small" per token, several nats per text
+    assert 0.05 < late_token < 0.15 and 2.5 < late_text < 4     # "about 0.1 nats per token … about 3 per sequence"
 
 
 def test_trust_region_kl_stays_far_below_the_kl_to_the_reference() -> None:
     run = casebook.read_case("trust_region_kl")
     ppo, ref = run.metrics["trust_region_kl"], run.metrics["kl_per_token"]
-    assert ppo.max() < 0.05 and np.median(ref[-10:]) > 10 * np.median(ppo[-10:])
+    assert ppo.max() < 0.05 and np.median(ref[-10:]) > 10 * np.median(ppo[-10:])   # "below 0.05 nats"
+    assert run_logs.late_level(run.metrics["kl_mean"]) > 10                          # "over ten nats per sequence"
 
 
 def test_beta_zero_logs_no_kl_and_the_reader_says_why() -> None:
     run = casebook.read_case("beta_zero")
     assert "kl_mean" not in run.metrics
     assert any("only when beta ≠ 0" in note for note in run.notes)
+    reward = run.metrics["reward_mean"]
+    assert reward[:3].max() < 0.5 and 15 < run_logs.late_level(reward) < 17        # "from near 0 to about 16 points"
 
 
 def test_no_signal_groups_score_alike_at_nearly_every_step() -> None:

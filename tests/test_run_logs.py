@@ -24,7 +24,9 @@ import torch
 import trl
 from kl_lessons import controllers, reward_models, rlhf, tinylm
 from kl_lessons.monitor import health_report
-from kl_lessons.run_logs import KEY_TABLE, RunLog, check_run, format_report, main, parse_log_text, read_log
+from kl_lessons.run_logs import (
+    KEY_TABLE, RunLog, averaged_first_row, check_run, format_report, main, parse_log_text, read_log,
+)
 
 F64 = torch.float64
 STEPS = 150
@@ -358,7 +360,20 @@ def test_without_a_length_key_the_kl_stays_per_token() -> None:
     assert run.kl_per == "token" and run.meanings["kl"].estimator.startswith("k1")
     np.testing.assert_allclose(run.metrics["kl_mean"], _series(7)["kl"], rtol=1e-12)
     assert any("nats per token" in n for n in run.notes)
-    assert any("KL penalty subtracted" in n for n in run.notes)  # RLOO's reward has −β·KL in it
+    # RLOO logs its reward before the KL penalty is subtracted (trl/trainer/rloo_trainer.py recomputes it from
+    # rewards_per_func for the log), so no "penalty subtracted" note.
+    assert run.meanings["reward"].quantity == "reward" and not any("KL penalty subtracted" in n for n in run.notes)
+
+
+def test_a_first_row_after_step_1_skips_the_starts_at_0_check_with_a_note() -> None:
+    rows = _trl_rows(_series(7))
+    for row in rows:
+        row["kl"] += 1.0                             # high from the first row: the check would fire
+    assert [w.check for w in check_run(parse_log_text(_jsonl(rows)))][:1] == ["kl_starts_high"]
+    later = parse_log_text(_jsonl(rows[9:]))         # as if logged from step 10 (logging_steps=10 averages 1-10)
+    assert "kl_starts_high" not in [w.check for w in check_run(later)]
+    assert any("is step 10, not 1" in n for n in later.notes)
+    assert averaged_first_row(later.steps) and not averaged_first_row(np.array([0.0, 1.0]))
 
 
 def test_a_kl_max_below_the_mean_is_a_note_not_a_crash() -> None:

@@ -44,14 +44,14 @@ QUESTIONS: dict[str, Question] = {
     "negative_kl": Question("the share of steps whose mean KL is below 0", "",
                             lambda r: float((r.metrics["kl_mean"] < 0).mean()), abs=0.5 / 60,
                             hint="Count the steps with kl_mean < 0 and divide by the number of steps."),
-    "k3_overflow": Question("the largest per-text KL any step logged", "nats per text",
+    "k3_overflow": Question("the largest per-sequence KL any step logged", "nats per sequence",
                             lambda r: float(r.metrics["kl_max"].max()), rel=0.01,
                             hint="It is the maximum of kl_max over the run, not of kl_mean."),
-    "per_token_units": Question("the KL per text late in the run (median of the last tenth of the steps)",
-                                "nats per text", lambda r: late_level(r.metrics["kl_mean"]), rel=0.03,
+    "per_token_units": Question("the KL per sequence late in the run (median of the last tenth of the steps)",
+                                "nats per sequence", lambda r: late_level(r.metrics["kl_mean"]), rel=0.03,
                                 hint="Per token times the mean response length (response_length/mean)."),
-    "trust_region_kl": Question("the KL to the reference per text late in the run (median of the last tenth)",
-                                "nats per text", lambda r: late_level(r.metrics["kl_mean"]), rel=0.03,
+    "trust_region_kl": Question("the KL to the reference per sequence late in the run (median of the last tenth)",
+                                "nats per sequence", lambda r: late_level(r.metrics["kl_mean"]), rel=0.03,
                                 hint="Use train/kl (not train/ppo_kl), times train/response_length."),
     "beta_zero": Question("the entropy late in the run (median of the last tenth)", "nats per token",
                           lambda r: late_level(r.metrics["entropy"]), rel=0.05,
@@ -90,17 +90,19 @@ def check_case(name: str, check: object, number: object) -> str:
     if not isinstance(check, str) or check not in CHECK_NAMES:
         return f"Not yet: name the diagnosis as one of {', '.join(CHECK_NAMES)}; got {_shown(check)}."
     got = _finite_answer(number)
+    unit = f"in {question.unit}" if question.unit else "from 0 to 1"
     if got is None:
-        return f"Not yet: {question.asks} is one finite number ({question.unit}); got {_shown(number)}."
+        return f"Not yet: {question.asks} is one finite number ({unit}); got {_shown(number)}."
     right_number = math.isclose(got, value, rel_tol=question.rel, abs_tol=question.abs + 1e-12)
     if check != sign:
         extra = " The number is right." if right_number else ""
-        if sign == "none":
-            return f"Not yet: nothing in this run is broken; the numbers only need reading in the right unit.{extra}"
-        return f"Not yet: {check!r} is not what the monitor says here. Read the log again: which curve misbehaves?{extra}"
+        flagged = casebook.case(name).diagnosis
+        if check in flagged:
+            return (f"Not yet: the monitor flags {check} here too, but it is not the sign of this case's fault. Which "
+                    f"curve shows the fault itself?{extra}")
+        return f"Not yet: {check!r} is not what tells this case. Read the log again: does any curve misbehave, and which?{extra}"
     if not right_number:
-        unit = f", in {question.unit}" if question.unit else ", from 0 to 1"
-        return f"The diagnosis is right. The number is not yet: {question.asks}{unit}. {question.hint}"
+        return f"The diagnosis is right. The number is not yet: {question.asks}, {unit}. {question.hint}"
     return f"Correct: {sign}, and {value:.4g} {question.unit}".rstrip() + "."
 
 
