@@ -422,14 +422,15 @@ def log_reader_state(case: str | None = None, step: int = 1, path: str | os.Path
     """Lesson 10: the log reader, opened on a casebook trace (``case``) or on a learner's own log file (``path``).
 
     The state carries :mod:`kl_lessons.run_logs`' key table, the checks' default thresholds (read from
-    :mod:`kl_lessons.monitor`'s signatures) and every casebook trace's text, so the page reads and checks a log
-    with no kernel. ``step`` counts the log's rows from 1. With ``path`` the file's text is sent too and the
+    :mod:`kl_lessons.monitor`'s signatures) and the casebook's cases; the traces' text is bundled with the module
+    (``kl_lessons/web/src/casebook_traces.json``, written by ``scripts/make_casebook.py``), so the page reads and
+    checks a log with no kernel. ``step`` counts the log's rows from 1. With ``path`` the file's text is sent too and the
     reader opens on it (``case`` is then ``"own"``).
     """
     from . import casebook
 
-    cases = [{"name": c.name, "title": c.title, "trainer": c.trainer, "file": c.file, "text": casebook.trace_text(c.name)}
-             for c in casebook.CASES]
+    # The traces' text is bundled with the module (kl_lessons/web/src/casebook_traces.json), not sent here.
+    cases = [{"name": c.name, "title": c.title, "trainer": c.trainer, "file": c.file} for c in casebook.CASES]
     names = [c["name"] for c in cases]
     own = {"name": "", "text": ""}
     if path is not None:

@@ -24,8 +24,16 @@ from pathlib import Path  # noqa: E402
 
 from kl_lessons import casebook  # noqa: E402
 
+#: The traces as the log reader's module bundles them (file name → text).
+BUNDLED = Path(casebook.__file__).resolve().parent / "web" / "src" / "casebook_traces.json"
 #: Relative and absolute tolerance between a rerun's numbers and the stored trace's.
 RTOL, ATOL = 1e-6, 1e-9
+
+
+def bundled_traces() -> str:
+    """The stored traces as one JSON object, file name → text, for the log reader's bundle."""
+    traces = {c.file: casebook.trace_text(c.name) for c in casebook.CASES}
+    return json.dumps(traces, indent=0, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def _same_numbers(stored, rerun) -> bool:
@@ -62,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             (folder / casebook.case(name).file).write_text(text, encoding="utf-8")
             print(f"{name}: {casebook.diagnose(name)}")
+    if not (args.check or args.diagnose):
+        BUNDLED.write_text(bundled_traces(), encoding="utf-8")
     if args.diagnose:
         print(json.dumps(found))
     if failed:

@@ -96,3 +96,9 @@ def test_every_trace_reads_without_an_unknown_key() -> None:
         run = casebook.read_case(entry.name)
         assert not [n for n in run.notes if "is not one" in n], (entry.name, run.notes)
         assert run_logs.format_report(run)
+
+
+def test_the_log_readers_bundled_traces_are_the_stored_ones() -> None:
+    """The explorer bundles the traces (kl_lessons/web/src/casebook_traces.json); scripts/make_casebook.py writes it."""
+    bundled = json.loads((ROOT / "kl_lessons" / "web" / "src" / "casebook_traces.json").read_text(encoding="utf-8"))
+    assert bundled == {c.file: casebook.trace_text(c.name) for c in CASES}

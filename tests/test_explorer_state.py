@@ -241,7 +241,7 @@ def test_lesson10_state_carries_run_logs_tables_and_monitor_defaults() -> None:
         params = inspect.signature(getattr(monitor, check)).parameters
         assert defaults == {k: params[k].default for k in defaults}
     assert [c["name"] for c in state["cases"]] == [c.name for c in casebook.CASES]
-    assert all(c["text"] == casebook.trace_text(c["name"]) for c in state["cases"])
+    assert all(set(c) == {"name", "title", "trainer", "file"} for c in state["cases"])   # text: in the bundle
     assert state["case"] == casebook.CASES[0].name and state["step"] == 1 and state["own_log"] == {"name": "", "text": ""}
 
 

@@ -36,6 +36,7 @@ from kl_lessons import (
     regularised_policy,
     tilted_policy,
 )
+from kl_lessons.casebook import trace_text
 from kl_lessons.explorer_state import STATE_FUNCTIONS, log_reader_state, training_scrubber_state, trl_log_state
 from kl_lessons.lessons import LESSONS, lesson as registered
 from kl_lessons.style import OKABE_ITO
@@ -365,7 +366,7 @@ def _readouts_10(state: dict[str, Any]) -> dict[str, float]:
         run = parse_log_text(state["own_log"]["text"], name=state["own_log"]["name"])
     else:
         case = next(c for c in state["cases"] if c["name"] == state["case"])
-        run = parse_log_text(case["text"], case["trainer"], name=case["file"])
+        run = parse_log_text(trace_text(case["name"]), case["trainer"], name=case["file"])
     row = min(int(round(state["step"])), run.steps.size) - 1
     values = {name: float(series[row]) for name, series in run.metrics.items()}
     return {"step": row + 1, **{name: v for name, v in values.items() if np.isfinite(v)}}
@@ -541,7 +542,7 @@ def test_log_reader_reads_a_case_a_paste_and_a_file(browser: Any, site: dict[str
             page.select_option("select[data-key='case']", case["name"])
             state = page.evaluate("model.state")
             assert state["case"] == case["name"]
-            run = parse_log_text(case["text"], case["trainer"], name=case["file"])
+            run = parse_log_text(trace_text(case["name"]), case["trainer"], name=case["file"])
             want = [f"{i + 1}. {w.check}, trainer step {run.steps[w.step]:g}" for i, w in enumerate(check_run(run))]
             assert [f.split(" (line")[0] for f in flags()] == want, case["name"]
             assert_shown(page.evaluate("readouts()"), expected_readouts(10, state))
@@ -552,6 +553,7 @@ def test_log_reader_reads_a_case_a_paste_and_a_file(browser: Any, site: dict[str
             assert page.evaluate("widgetEl.querySelector('.kl-message').textContent").startswith("Cannot read this log")
 
         trace = next(c for c in model["cases"] if c["file"].endswith(".csv"))
+        trace = {**trace, "text": trace_text(trace["name"])}
         own = tmp_path / "my_run.csv"
         own.write_text(trace["text"])
         page.set_input_files("input[type=file]", str(own))

@@ -11,6 +11,10 @@ import {
   syncToModel, readModel, responsive,
 } from "../kit.js";
 import { valueRange } from "../math.js";
+// The casebook's traces, file name → text, written by scripts/make_casebook.py from kl_lessons/data/casebook.
+// Bundled with the module rather than sent in the state: a 200 KB state inside the page's {anywidget} block makes
+// the site's build take minutes.
+import TRACES from "../casebook_traces.json";
 
 // ---------------------------------------------------------------------------- Python's number formats
 // The monitor's messages are Python f-strings; these give the same text for the same double.
@@ -1068,7 +1072,7 @@ function draw({ model, el }, narrow) {
 
   let run = null, x = null;
   const caseOf = () => state.cases.find((c) => c.name === state.case) || state.cases[0];
-  const textOf = () => (state.case === OWN ? state.own_log.text : (state.cases.find((c) => c.name === state.case) || state.cases[0]).text);
+  const textOf = () => (state.case === OWN ? state.own_log.text : TRACES[caseOf().file]);
   const nameOf = () => (state.case === OWN ? state.own_log.name || "your log" : (state.cases.find((c) => c.name === state.case) || state.cases[0]).file);
   const rows = () => (run && !run.error ? run.steps.length : 1);
   const unitOf = (name) => (name === "kl_mean" ? `nats per ${run.kl_per}` : { kl_per_token: "nats per token", kl_max: "nats per sequence",
