@@ -49,6 +49,7 @@ SLOW_FIRST = (
     *_TRAINING[0].seed_tests[1:],       # ~60 s
     "tests/test_lab_browser.py",        # ~35 s: JupyterLab running a shortened lesson 6
     *(path for entry in _TRAINING[1:] for path in (entry.notebook, *entry.seed_tests)),
+    "tests/test_casebook.py",           # ~50 s: every casebook case rerun against its stored trace
     "tests/test_web_browser.py",
     "tests/test_portable.py",
 )

@@ -13,7 +13,9 @@ or asset that forgets the prefix answers 404. Then, at a laptop width (1366×900
 - every text label inside a live figure's shadow root at least 8 px tall as rendered, and inside its figure;
 - every figure's image has alt text, on a lesson its cell's ``#| alt:`` text (never matplotlib's
   ``<Figure size …>``); every exercise's solution is closed, no two references read the same;
-- every internal link and every download (each lesson's ``.ipynb``) answers 200 under the sub-path.
+- every internal link and every download (each lesson's ``.ipynb``) answers 200 under the sub-path;
+- lesson 10's log reader, with no kernel, shows for each casebook trace the monitor's flags (Python's
+  ``check_run`` on the same trace), at both widths.
 
 Screenshots of every page at both widths go to a folder whose path is printed (``pytest -s``); look at
 them. Debian's ``/usr/bin/chromium`` through Playwright; no browser is downloaded. Without Chromium, or
@@ -516,3 +518,41 @@ def test_every_download_resolves_under_the_sub_path(site: dict[str, Any]) -> Non
             downloaded = json.loads(answer.read())
         source = json.loads(notebook.read_text())
         assert len(downloaded["cells"]) == len(source["cells"]), f"{notebook.name}: the download is another notebook"
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_the_published_log_reader_flags_each_casebook_trace(browser: Any, site: dict[str, Any], width: str) -> None:
+    """Lesson 10's reader on the built site, no kernel: pick each casebook trace, read the flags it shows.
+
+    The flags must be the monitor's (Python's ``check_run`` on the same trace), in order, with their trainer steps;
+    the widget must stay inside its column at this width.
+    """
+    from kl_lessons.casebook import CASES, read_case
+    from kl_lessons.run_logs import check_run
+
+    entry = next(e for e in REGISTRY if e.module == "log_reader.js")
+    info = next(p for p in site["pages"] if p["location"].endswith(Path(entry.notebook).name))
+    context = browser.new_context(viewport=WIDTHS[width])
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda err: errors.append(str(err)))
+        page.route(re.compile(rf"^(?!{re.escape(site['origin'])}/|data:|blob:)"), _route_cdn([]))
+        page.goto(f"{site['base']}/{info['slug']}", wait_until="networkidle")
+        host = page.locator(".myst-anywidget").first
+        host.wait_for(state="attached", timeout=WAIT_MS)
+        host.evaluate("(el) => el.scrollIntoView({ block: 'center' })")
+        select = host.locator("select[data-key='case']")
+        select.wait_for(state="visible", timeout=WAIT_MS)
+        for case in CASES:
+            run = read_case(case.name)
+            want = [f"{i + 1}. {w.check}, trainer step {run.steps[w.step]:g}" for i, w in enumerate(check_run(run))]
+            select.select_option(case.name)
+            shown = host.locator(".kl-flags li").all_inner_texts()
+            got = [text.split(" (line")[0] for text in shown] if want else shown
+            assert got == (want or ["No flag: every check that could run passed."]), (width, case.name, shown)
+        wider = host.evaluate("(el) => el.scrollWidth - el.clientWidth")
+        assert wider <= 1, f"[{width}] the log reader is {wider} px wider than its column"
+        assert errors == []
+    finally:
+        context.close()
