@@ -466,3 +466,11 @@ def health_report(metrics: Mapping[str, Sequence[float]]) -> list[HealthWarning]
     if "frac_reward_zero_std" in usable:
         warnings.append(no_learning_signal(usable["frac_reward_zero_std"]))
     return sorted((w for w in warnings if w is not None), key=lambda w: w.step)
+
+
+if __name__ == "__main__":
+    # ``python -m kl_lessons.monitor LOG`` reads a trainer's log and prints its report: the file formats live in
+    # kl_lessons.run_logs, so that this module stays a library of checks on arrays.
+    from kl_lessons.run_logs import main
+
+    raise SystemExit(main())

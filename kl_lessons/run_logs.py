@@ -23,7 +23,8 @@ Only a log with no training row that can be read, or whose keys are none of any 
 so that the monitor stays a library of checks on arrays, with no file formats in it.
 
 Which key means what was read from each trainer's own code; :data:`KEY_TABLE` names the version, the file
-and the date for every key. Command line: ``python -m kl_lessons.run_logs LOG [--trainer NAME]``.
+and the date for every key. Command line: ``python -m kl_lessons.run_logs LOG [--trainer NAME]`` (or
+``python -m kl_lessons.monitor LOG``, which runs it).
 """
 
 from __future__ import annotations

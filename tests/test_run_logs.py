@@ -516,3 +516,14 @@ def test_verl_and_openrlhf_keys_are_written_in_the_pinned_files_their_sources_na
             found = any(f'"{n}"' in code or f"'{n}'" in code or f'"{n}/' in code or re.search(rf"\b{re.escape(n)}=", code)
                         for n in names)
             assert found, f"{trainer} {ts.PINS[trainer]}, {where.group(2)}: no {key!r}"
+
+
+def test_the_monitor_module_runs_as_the_log_reader(tmp_path: Path) -> None:
+    """``python -m kl_lessons.monitor LOG`` (the name the monitor's users reach for) prints run_logs' report."""
+    from kl_lessons import casebook
+
+    log = tmp_path / "trainer_state.json"
+    log.write_text(casebook.trace_text("wrong_reference"))
+    done = subprocess.run([sys.executable, "-m", "kl_lessons.monitor", str(log)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1 and "[kl_starts_high] trainer step 1" in done.stdout, done.stdout + done.stderr
