@@ -12,14 +12,20 @@ same on every CPU: TRL's runs are chaotic enough that a vector kernel's rounding
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 
 os.environ["ATEN_CPU_CAPABILITY"], os.environ["OMP_NUM_THREADS"] = "default", "1"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Writing traces: pretrain the cases' models afresh in an empty cache, on the generic kernels, as a test run does
+# (its cache is empty too). A model cached earlier under a CPU's own kernels differs in its last bits, and TRL's
+# runs grow that into other traces. Checking or diagnosing uses the cache it is given (a test run's).
+if not {"--check", "--diagnose"} & set(sys.argv[1:]) and "KL_LESSONS_CACHE" not in os.environ:
+    os.environ["KL_LESSONS_CACHE"] = tempfile.mkdtemp(prefix="kl-lessons-casebook-")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
-import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from kl_lessons import casebook  # noqa: E402
