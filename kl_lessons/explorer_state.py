@@ -13,7 +13,6 @@ are in nats.
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import json
 import math
@@ -393,22 +392,6 @@ def trl_log_state(runs: Mapping[float, Any], step: int = 1, key: str = "kl", n_c
 LOG_READER_LIMITS = {"max_chars": 250_000_000, "max_lines": 5_000_000}
 
 
-def _key_table() -> dict[str, Any]:
-    """run_logs' key table and the sets of keys around it, as JSON: the one source the log reader reads."""
-    from . import run_logs
-
-    return {
-        "trainers": [{"name": name, "label": run_logs.TRAINERS[name],
-                      "keys": [{"key": key, **dataclasses.asdict(meaning)} for key, meaning in table.items()],
-                      "other": list(run_logs._OTHER[name])} for name, table in run_logs.KEY_TABLE.items()],
-        "sequence_averaged": sorted([trainer, key] for trainer, key in run_logs._SEQUENCE_AVERAGED),
-        "step_keys": list(run_logs._STEP_KEYS),
-        "bookkeeping": sorted(run_logs._BOOKKEEPING),
-        "summary": sorted(run_logs._SUMMARY),
-        "eval_prefixes": list(run_logs._EVAL_PREFIXES),
-    }
-
-
 def _check_thresholds() -> dict[str, dict[str, Any]]:
     """Each monitor check's thresholds with their defaults, read from its signature (the series have none)."""
     from . import monitor
@@ -451,7 +434,9 @@ def log_reader_state(case: str | None = None, step: int = 1, path: str | os.Path
     elif case not in names:
         raise ValueError(f"case must be one of {names} or None, got {case!r}")
     step = count(step, "step", minimum=1)
-    return rounded({"key_table": _key_table(), "thresholds": _check_thresholds(), "cases": cases, "case": case,
+    from .run_logs import reading_rules
+
+    return rounded({"key_table": reading_rules(), "thresholds": _check_thresholds(), "cases": cases, "case": case,
                     "own_log": own, "limits": dict(LOG_READER_LIMITS), "step": step})
 
 

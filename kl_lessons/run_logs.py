@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import ast
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -59,6 +60,7 @@ __all__ = [
     "main",
     "parse_log_text",
     "read_log",
+    "reading_rules",
 ]
 
 #: Largest log read, in bytes (a 10^6-step verl console log with its usual ~45 keys a line is about 1.2 GB).
@@ -217,6 +219,26 @@ _BOOKKEEPING = frozenset(_STEP_KEYS) | {"epoch", "training/epoch", "_runtime", "
 _SUMMARY = frozenset({"train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos",
                       "train_loss", "train_tokens_per_second"})
 _EVAL_PREFIXES = ("eval_", "eval/", "val/", "val-core/", "val-aux/", "test_")
+
+
+def reading_rules() -> dict[str, Any]:
+    """Everything this module reads a log by, as plain JSON data: each trainer's key table and the keys it
+    recognises but does not check, the sequence-averaged per-token keys, and the step, bookkeeping, summary and
+    evaluation keys.
+
+    Public API: the one source lesson 10's log reader (``kl_lessons/web/src/lessons/log_reader.js``) reads a log by,
+    sent in its state (:func:`kl_lessons.explorer_state.log_reader_state`).
+    """
+    return {
+        "trainers": [{"name": name, "label": TRAINERS[name],
+                      "keys": [{"key": key, **dataclasses.asdict(meaning)} for key, meaning in table.items()],
+                      "other": list(_OTHER[name])} for name, table in KEY_TABLE.items()],
+        "sequence_averaged": sorted([trainer, key] for trainer, key in _SEQUENCE_AVERAGED),
+        "step_keys": list(_STEP_KEYS),
+        "bookkeeping": sorted(_BOOKKEEPING),
+        "summary": sorted(_SUMMARY),
+        "eval_prefixes": list(_EVAL_PREFIXES),
+    }
 
 
 def _known(trainer: str, key: str) -> bool:

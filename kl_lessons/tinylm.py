@@ -215,7 +215,7 @@ def sample(
         raise ValueError(f"banned must be a string of the vocabulary's characters, got {banned!r}")
     ban = torch.zeros(vocab.size, dtype=torch.bool)
     ban[[vocab.chars.index(c) for c in banned]] = True
-    if bool(ban[: len(vocab.chars)].all()):
+    if bool(ban.all()):
         raise ValueError("banned must leave at least one character to draw")
     token = torch.full((batch_size, 1), vocab.bos, dtype=torch.long)
     state, picks, logps, ents = None, [], [], []

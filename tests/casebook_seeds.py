@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def diagnoses(seed: int) -> dict[str, dict]:
     """Each case's checks and KL-below-zero share on ``seed``, as ``scripts/make_casebook.py --diagnose`` prints them."""
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_casebook.py"), "--diagnose", "--seed",
-                           str(seed)], capture_output=True, text=True, cwd=ROOT, env={**os.environ}, timeout=900)
+                           str(seed)], capture_output=True, text=True, cwd=ROOT, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -597,6 +597,7 @@ CONTRACTS: dict[str, Any] = {
     "casebook.diagnose": Raises(casebook.diagnose, lambda: {"name": "healthy"},
                                 {"name": [lambda: "x"], "text": [lambda: " "]}, finite=False),
     "run_logs.averaged_first_row": NeverRaises(lambda a: str(run_logs.averaged_first_row(np.array([1.0, 2.0])))),
+    "run_logs.reading_rules": NeverRaises(lambda a: str(sorted(run_logs.reading_rules()))),
     "run_logs.late_level": Raises(run_logs.late_level, lambda: {"values": [1.0, 2.0, 3.0]},
                                   {"values": [lambda: None, lambda: "1 2", lambda: [[1.0]]]}, finite=False),
     "lesson10.check_case": NeverRaises(lambda a: lesson10.check_case("negative_kl", a, a)),
