@@ -102,3 +102,34 @@ def test_the_log_readers_bundled_traces_are_the_stored_ones() -> None:
     """The explorer bundles the traces (kl_lessons/web/src/casebook_traces.json); scripts/make_casebook.py writes it."""
     bundled = json.loads((ROOT / "kl_lessons" / "web" / "src" / "casebook_traces.json").read_text(encoding="utf-8"))
     assert bundled == {c.file: casebook.trace_text(c.name) for c in CASES}
+
+
+@pytest.mark.slow  # reads the pinned verl and OpenRLHF wheels
+def test_what_the_casebook_says_of_the_trainers_is_in_their_pinned_code() -> None:
+    """The trainer facts lesson 10 states that the key table and the practice map do not already check."""
+    import inspect
+    import re
+    import sys
+
+    import trl
+    from trl.trainer import grpo_trainer, rloo_trainer
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import trainer_sources as ts
+
+    # TRL's GRPOConfig logs every 10 steps by default, so a first row can average 10 steps (run_logs' first_row note).
+    assert trl.GRPOConfig.__dataclass_fields__["logging_steps"].default == 10
+    # TRL scores the policy and the reference at the sampling temperature (its fused LM head divides by it).
+    grpo = inspect.getsource(grpo_trainer)
+    assert grpo.count("temperature=self.temperature") >= 2
+    # RLOO subtracts β·KL from the rewards it trains on, then logs `reward` recomputed from the reward functions.
+    rloo = inspect.getsource(rloo_trainer)
+    penalty = rloo.index("rewards = rewards - self.beta * kl")
+    recomputed = rloo.index("rewards = (rewards_per_func * self.reward_weights", penalty)
+    assert rloo.index('self._metrics[mode]["reward"]', recomputed) > recomputed
+    # OpenRLHF: with no reference loaded (init_coef 0, no KL loss) its kl is zeros.
+    maker = ts.pinned("openrlhf").read_file("openrlhf/trainer/ppo_utils/experience_maker.py")
+    assert re.search(r"if \(self\.initial_model_group is not None\) and \(not args\.algo\.kl\.use_loss\):"
+                     r"\s+kl = compute_approx_kl\(.*?else:\s+kl = torch\.zeros_like\(", maker, re.S)
+    # verl divides the logits by the rollout temperature before its log-probabilities.
+    assert "logits.div_(temperature)" in ts.pinned("verl").read_file("verl/utils/torch_functional.py")
